@@ -1,0 +1,321 @@
+//! Qwen2 decoder over GGUF quantized weights.
+//!
+//! The math follows `candle_transformers::models::quantized_qwen2` (and is
+//! tested against it), but the key/value cache lives outside the model in a
+//! [`KvCache`] the caller owns. That is what lets a pipeline compute the
+//! instruction prefix once and start every sentence from a copy of it.
+
+use candle_core::quantized::QMatMul;
+use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
+use candle_nn::Embedding;
+use candle_transformers::quantized_nn::RmsNorm;
+use candle_transformers::utils::repeat_kv;
+
+use super::gguf::GgufFile;
+use super::{CausalLm, KvCache};
+use crate::error::{Error, Result};
+
+/// Hyper-parameters, read from the GGUF's `qwen2.*` metadata.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Qwen2Config {
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub num_key_value_heads: usize,
+    pub max_position_embeddings: usize,
+    pub rms_norm_eps: f64,
+    pub rope_theta: f32,
+}
+
+impl Qwen2Config {
+    pub fn from_gguf(g: &GgufFile) -> Result<Self> {
+        let cfg = Self {
+            hidden_size: g.md_u32("qwen2.embedding_length")? as usize,
+            num_hidden_layers: g.md_u32("qwen2.block_count")? as usize,
+            num_attention_heads: g.md_u32("qwen2.attention.head_count")? as usize,
+            num_key_value_heads: g.md_u32("qwen2.attention.head_count_kv")? as usize,
+            max_position_embeddings: g.md_u32("qwen2.context_length")? as usize,
+            rms_norm_eps: g.md_f32("qwen2.attention.layer_norm_rms_epsilon")? as f64,
+            // Qwen2's upstream default when a converter left it out.
+            rope_theta: g.md_f32("qwen2.rope.freq_base").unwrap_or(10_000.0),
+        };
+        let heads_ok = cfg.num_attention_heads > 0
+            && cfg.num_key_value_heads > 0
+            && cfg.hidden_size.is_multiple_of(cfg.num_attention_heads)
+            && cfg
+                .num_attention_heads
+                .is_multiple_of(cfg.num_key_value_heads);
+        if !heads_ok || cfg.num_hidden_layers == 0 || cfg.max_position_embeddings == 0 {
+            return Err(Error::InvalidModel {
+                path: g.path.clone(),
+                message: format!("inconsistent qwen2 hyper-parameters: {cfg:?}"),
+            });
+        }
+        Ok(cfg)
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+}
+
+struct Attention {
+    q_proj: QMatMul,
+    k_proj: QMatMul,
+    v_proj: QMatMul,
+    o_proj: QMatMul,
+    q_bias: Tensor,
+    k_bias: Tensor,
+    v_bias: Tensor,
+    num_heads: usize,
+    num_kv_heads: usize,
+    head_dim: usize,
+}
+
+struct Mlp {
+    gate_proj: QMatMul,
+    up_proj: QMatMul,
+    down_proj: QMatMul,
+}
+
+struct DecoderLayer {
+    input_layernorm: RmsNorm,
+    self_attn: Attention,
+    post_attention_layernorm: RmsNorm,
+    mlp: Mlp,
+}
+
+pub struct Qwen2 {
+    cfg: Qwen2Config,
+    embed_tokens: Embedding,
+    layers: Vec<DecoderLayer>,
+    norm: RmsNorm,
+    lm_head: QMatMul,
+    cos: Tensor,
+    sin: Tensor,
+    device: Device,
+}
+
+impl Mlp {
+    fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        let gate = self.gate_proj.forward(xs)?;
+        let up = self.up_proj.forward(xs)?;
+        self.down_proj
+            .forward(&(candle_nn::ops::silu(&gate)? * up)?)
+    }
+}
+
+impl Attention {
+    fn forward(
+        &self,
+        xs: &Tensor,
+        mask: Option<&Tensor>,
+        cos: &Tensor,
+        sin: &Tensor,
+        cache: &mut Option<(Tensor, Tensor)>,
+    ) -> candle_core::Result<Tensor> {
+        let (b_sz, seq_len, hidden) = xs.dims3()?;
+        let q = self.q_proj.forward(xs)?.broadcast_add(&self.q_bias)?;
+        let k = self.k_proj.forward(xs)?.broadcast_add(&self.k_bias)?;
+        let v = self.v_proj.forward(xs)?.broadcast_add(&self.v_bias)?;
+
+        let q = q
+            .reshape((b_sz, seq_len, self.num_heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let k = k
+            .reshape((b_sz, seq_len, self.num_kv_heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let v = v
+            .reshape((b_sz, seq_len, self.num_kv_heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()?;
+
+        let q = candle_nn::rotary_emb::rope(&q, cos, sin)?;
+        let k = candle_nn::rotary_emb::rope(&k, cos, sin)?;
+
+        let (k, v) = match cache.as_ref() {
+            None => (k, v),
+            Some((k_cache, v_cache)) => (
+                Tensor::cat(&[k_cache, &k], 2)?,
+                Tensor::cat(&[v_cache, &v], 2)?,
+            ),
+        };
+        *cache = Some((k.clone(), v.clone()));
+
+        let n_rep = self.num_heads / self.num_kv_heads;
+        let k = repeat_kv(k, n_rep)?;
+        let v = repeat_kv(v, n_rep)?;
+
+        let att = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
+        let att = match mask {
+            None => att,
+            Some(mask) => {
+                let mask = mask.broadcast_as(att.shape())?;
+                let neg_inf =
+                    Tensor::new(f32::NEG_INFINITY, att.device())?.broadcast_as(att.shape())?;
+                mask.where_cond(&neg_inf, &att)?
+            }
+        };
+        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        let ys = att.matmul(&v.contiguous()?)?;
+        let ys = ys.transpose(1, 2)?.reshape((b_sz, seq_len, hidden))?;
+        self.o_proj.forward(&ys)
+    }
+}
+
+fn rope_tables(cfg: &Qwen2Config, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+    let head_dim = cfg.head_dim();
+    let inv_freq: Vec<f32> = (0..head_dim)
+        .step_by(2)
+        .map(|i| 1f32 / cfg.rope_theta.powf(i as f32 / head_dim as f32))
+        .collect();
+    let n = inv_freq.len();
+    let inv_freq = Tensor::from_vec(inv_freq, (1, n), device)?;
+    let positions = Tensor::arange(0u32, cfg.max_position_embeddings as u32, device)?
+        .to_dtype(DType::F32)?
+        .reshape((cfg.max_position_embeddings, 1))?;
+    let freqs = positions.matmul(&inv_freq)?;
+    Ok((freqs.cos()?, freqs.sin()?))
+}
+
+impl Qwen2 {
+    pub fn load(g: &mut GgufFile, device: &Device) -> Result<Self> {
+        let cfg = Qwen2Config::from_gguf(g)?;
+        let eps = cfg.rms_norm_eps;
+        let head_dim = cfg.head_dim();
+
+        let embed_q = g.tensor("token_embd.weight", device)?;
+        let embed_tokens = Embedding::new(embed_q.dequantize(device)?, cfg.hidden_size);
+        // Small Qwen2 models tie the output projection to the embeddings.
+        let lm_head = if g.has_tensor("output.weight") {
+            QMatMul::from_qtensor(g.tensor("output.weight", device)?)?
+        } else {
+            QMatMul::from_qtensor(embed_q)?
+        };
+        let norm = RmsNorm::from_qtensor(g.tensor("output_norm.weight", device)?, eps)?;
+
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let p = format!("blk.{i}");
+            let mut q = |name: &str| g.tensor(&format!("{p}.{name}"), device);
+            let self_attn = Attention {
+                q_proj: QMatMul::from_qtensor(q("attn_q.weight")?)?,
+                k_proj: QMatMul::from_qtensor(q("attn_k.weight")?)?,
+                v_proj: QMatMul::from_qtensor(q("attn_v.weight")?)?,
+                o_proj: QMatMul::from_qtensor(q("attn_output.weight")?)?,
+                q_bias: q("attn_q.bias")?.dequantize(device)?,
+                k_bias: q("attn_k.bias")?.dequantize(device)?,
+                v_bias: q("attn_v.bias")?.dequantize(device)?,
+                num_heads: cfg.num_attention_heads,
+                num_kv_heads: cfg.num_key_value_heads,
+                head_dim,
+            };
+            let mlp = Mlp {
+                gate_proj: QMatMul::from_qtensor(q("ffn_gate.weight")?)?,
+                up_proj: QMatMul::from_qtensor(q("ffn_up.weight")?)?,
+                down_proj: QMatMul::from_qtensor(q("ffn_down.weight")?)?,
+            };
+            layers.push(DecoderLayer {
+                input_layernorm: RmsNorm::from_qtensor(q("attn_norm.weight")?, eps)?,
+                self_attn,
+                post_attention_layernorm: RmsNorm::from_qtensor(q("ffn_norm.weight")?, eps)?,
+                mlp,
+            });
+        }
+        let (cos, sin) = rope_tables(&cfg, device)?;
+        Ok(Self {
+            cfg,
+            embed_tokens,
+            layers,
+            norm,
+            lm_head,
+            cos,
+            sin,
+            device: device.clone(),
+        })
+    }
+
+    pub fn config(&self) -> &Qwen2Config {
+        &self.cfg
+    }
+
+    fn forward_impl(&self, tokens: &[u32], cache: &mut KvCache) -> candle_core::Result<Tensor> {
+        let seq_len = tokens.len();
+        let pos = cache.len;
+        let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
+        let mask = if seq_len > 1 {
+            Some(candle_transformers::utils::build_causal_mask(
+                seq_len,
+                pos,
+                &self.device,
+            )?)
+        } else {
+            None
+        };
+        let cos = self.cos.narrow(0, pos, seq_len)?;
+        let sin = self.sin.narrow(0, pos, seq_len)?;
+        let mut xs = self.embed_tokens.forward(&input)?;
+        for (layer, slot) in self.layers.iter().zip(cache.layers.iter_mut()) {
+            let residual = &xs;
+            let h = layer.input_layernorm.forward(&xs)?;
+            let h = layer
+                .self_attn
+                .forward(&h, mask.as_ref(), &cos, &sin, slot)?;
+            let xs1 = (h + residual)?;
+            let h = layer.post_attention_layernorm.forward(&xs1)?;
+            let h = layer.mlp.forward(&h)?;
+            xs = (h + &xs1)?;
+        }
+        cache.len += seq_len;
+        // Only the last position's logits are needed to pick the next token.
+        let last = xs.i((.., seq_len - 1..seq_len, ..))?;
+        let last = self.norm.forward(&last)?;
+        self.lm_head
+            .forward(&last)?
+            .flatten_all()?
+            .to_dtype(DType::F32)
+    }
+}
+
+impl CausalLm for Qwen2 {
+    fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        if tokens.is_empty() {
+            return Err(Error::Internal("forward called with no tokens".into()));
+        }
+        if cache.len + tokens.len() > self.cfg.max_position_embeddings {
+            return Err(Error::ContextOverflow {
+                needed: cache.len + tokens.len(),
+                max: self.cfg.max_position_embeddings,
+            });
+        }
+        if cache.layers.len() != self.layers.len() {
+            return Err(Error::Internal(
+                "key/value cache belongs to another model".into(),
+            ));
+        }
+        Ok(self.forward_impl(tokens, cache)?)
+    }
+
+    fn new_cache(&self) -> KvCache {
+        KvCache::new(self.layers.len())
+    }
+
+    fn context_length(&self) -> usize {
+        self.cfg.max_position_embeddings
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.embed_tokens.embeddings().dim(0).unwrap_or(0)
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
+/// Logit index of the maximum, ties to the lowest index (as argmax does).
+pub fn argmax(logits: &Tensor) -> Result<u32> {
+    Ok(logits.argmax(D::Minus1)?.to_scalar::<u32>()?)
+}

@@ -1,0 +1,386 @@
+//! Command-line arguments (clap derive) and the commands they run. Each
+//! command turns its arguments into library calls; no pipeline logic lives here.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use dich::backend::{device, LoadedLm};
+use dich::input::read_input;
+use dich::models::{self, Catalog, ResolveOptions, Role, Store};
+use dich::output::Format;
+use dich::pipeline::{translate_document, ProgressEvent};
+use dich::translate::{Lang, TranslateOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dich",
+    version,
+    about = "Offline Vietnamese <-> English translation with local models; every output sentence keeps the byte span of its source."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Never touch the network: a model that is not cached is an error.
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// More log detail on stderr (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors on stderr; no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// No progress bars (they are also off when stderr is not a terminal).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Translate a document (default Vietnamese -> English), sentence by sentence.
+    Translate(TranslateArgs),
+    /// List, fetch, locate and verify models.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+/// Which model, where to run it.
+#[derive(Debug, Args)]
+pub struct RuntimeArgs {
+    /// A catalog name (see `dich models list`) or a path to a .gguf file or a
+    /// directory holding one. Default: the catalog's default translator.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// auto, cpu, cuda, cuda:N or metal. `auto` uses a GPU when this build
+    /// supports one and it is present, else the CPU.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// CPU threads for model computation. Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// A UTF-8 text file, or `-` for stdin.
+    pub file: String,
+    /// Write the result here (atomically) instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Source language: vi or en.
+    #[arg(long, default_value = "vi")]
+    pub from: String,
+    /// Target language: en or vi.
+    #[arg(long, default_value = "en")]
+    pub to: String,
+    /// Translate each sentence alone, without the paragraph as context.
+    #[arg(long)]
+    pub no_context: bool,
+    /// Sample at this temperature instead of greedy decoding (0 = greedy).
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling threshold (with --temperature).
+    #[arg(long, requires = "temperature")]
+    pub top_p: Option<f64>,
+    /// Seed for sampling.
+    #[arg(long, default_value_t = 299_792_458)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Known models: name, role, size, and whether they are cached.
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Fetch a model into the cache (tries its sources in order, verifies sha256).
+    Pull { name: String },
+    /// Print the path of a cached model's main file.
+    Path { name: String },
+    /// Re-hash cached files and compare with the catalog (all models if no name).
+    Verify { name: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+/// Logging and progress, from the global flags. Humans read stderr.
+pub fn init(g: &GlobalArgs) {
+    let level = if g.quiet {
+        "warn"
+    } else {
+        match g.verbose {
+            0 => "info",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DICH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,dich={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_target(false)
+        .try_init();
+    dich::progress::set_enabled(!g.quiet && !g.no_progress);
+}
+
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Translate(args) => translate(&cli.global, args),
+        Command::Models { command } => models_cmd(&cli.global, command),
+    }
+}
+
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        // candle reads RAYON_NUM_THREADS for its own kernels; the pool is
+        // sized once, before any model work starts.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    Ok(())
+}
+
+fn parse_lang(code: &str, flag: &str) -> Result<Lang> {
+    Lang::parse(code).with_context(|| format!("{flag} `{code}`: supported languages are vi and en"))
+}
+
+fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
+    let start = Instant::now();
+    let from = parse_lang(&args.from, "--from")?;
+    let to = parse_lang(&args.to, "--to")?;
+    if from == to {
+        bail!("--from and --to are both `{}`", from.code());
+    }
+    set_threads(args.runtime.threads)?;
+    // Read and check the input before spending seconds on the model.
+    let input = read_input(&args.file)?;
+    let device = device::select(&args.runtime.device)?;
+    let store = Store::default();
+    let catalog = Catalog::builtin()?;
+    let model = models::resolve(
+        &store,
+        &catalog,
+        args.runtime.model.as_deref(),
+        Role::Translator,
+        ResolveOptions { offline: g.offline },
+    )?;
+    let lm = LoadedLm::from_gguf(&model.path, &device)?;
+    let opts = TranslateOptions {
+        from,
+        to,
+        context: !args.no_context,
+        temperature: args.temperature.filter(|t| *t > 0.0),
+        top_p: args.top_p,
+        seed: args.seed,
+        ..TranslateOptions::default()
+    };
+    let bar = std::cell::RefCell::new(None::<indicatif::ProgressBar>);
+    let progress = |ev: ProgressEvent| match ev {
+        ProgressEvent::Start(n) => {
+            *bar.borrow_mut() = Some(dich::progress::items(n as u64, "translating"));
+        }
+        ProgressEvent::Segment => {
+            if let Some(b) = bar.borrow().as_ref() {
+                b.inc(1);
+            }
+        }
+    };
+    let mut doc = translate_document(&lm, &model, &input, &opts, &progress)?;
+    if let Some(b) = bar.borrow().as_ref() {
+        b.finish_and_clear();
+    }
+    doc.stats.wall_s = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    let s = &doc.stats;
+    tracing::info!(
+        "{} segments; load {:.1}s; prompt {} tokens in {:.1}s ({:.1} tok/s); generated {} tokens in {:.1}s ({:.1} tok/s); wall {:.1}s",
+        doc.segments.len(),
+        s.load_s,
+        s.prompt_tokens,
+        s.prompt_s,
+        rate(s.prompt_tokens, s.prompt_s),
+        s.generated_tokens,
+        s.generate_s,
+        rate(s.generated_tokens, s.generate_s),
+        s.wall_s
+    );
+    emit(&doc.render(args.format), args.output.as_deref())
+}
+
+fn rate(n: usize, secs: f64) -> f64 {
+    if secs > 0.0 {
+        n as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+/// Data goes to stdout, or atomically to a file.
+fn emit(text: &str, output: Option<&Path>) -> Result<()> {
+    match output {
+        Some(path) => dich::models::store::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
+    let store = Store::default();
+    let catalog = Catalog::builtin()?;
+    let find = |name: &str| {
+        catalog
+            .get(name)
+            .with_context(|| format!("unknown model `{name}`; known models: {}", catalog.names()))
+    };
+    match command {
+        ModelsCommand::List { format } => {
+            let rows: Vec<serde_json::Value> = catalog
+                .models
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "name": m.name,
+                        "role": m.role,
+                        "default": m.default,
+                        "architecture": m.architecture,
+                        "size": m.total_size(),
+                        "license": m.license,
+                        "state": store.state(m).as_str(),
+                        "path": store.file_path(m, m.primary_file()),
+                    })
+                })
+                .collect();
+            let text = match format {
+                ListFormat::Json => format!("{}\n", serde_json::to_string_pretty(&rows)?),
+                ListFormat::Text => {
+                    let names: Vec<String> = catalog
+                        .models
+                        .iter()
+                        .map(|m| {
+                            if m.default {
+                                format!("{} (default)", m.name)
+                            } else {
+                                m.name.clone()
+                            }
+                        })
+                        .collect();
+                    let w = names.iter().map(String::len).max().unwrap_or(4);
+                    let mut t = format!(
+                        "{:<w$}  {:<10}  {:>8}  {:<10}  {}\n",
+                        "NAME", "ROLE", "SIZE", "STATE", "LICENSE"
+                    );
+                    for (m, name) in catalog.models.iter().zip(&names) {
+                        t.push_str(&format!(
+                            "{:<w$}  {:<10}  {:>8}  {:<10}  {}\n",
+                            name,
+                            m.role.to_string(),
+                            dich::progress::human_bytes(m.total_size()),
+                            store.state(m).as_str(),
+                            m.license
+                        ));
+                    }
+                    t
+                }
+            };
+            emit(&text, None)
+        }
+        ModelsCommand::Pull { name } => {
+            let m = find(&name)?;
+            if g.offline {
+                bail!("`dich models pull {name}` needs the network, and --offline is set");
+            }
+            tracing::info!(
+                "pulling {} ({}) into {}",
+                m.name,
+                dich::progress::human_bytes(m.total_size()),
+                store.model_dir(m).display()
+            );
+            models::fetch::pull(&store, m)?;
+            let path = store.file_path(m, m.primary_file());
+            emit(&format!("{}\n", path.display()), None)
+        }
+        ModelsCommand::Path { name } => {
+            let m = find(&name)?;
+            let path = store.file_path(m, m.primary_file());
+            if store.state(m) != models::CacheState::Cached {
+                bail!(
+                    "model `{name}` is not cached (expected at {}); run `dich models pull {name}`",
+                    path.display()
+                );
+            }
+            emit(&format!("{}\n", path.display()), None)
+        }
+        ModelsCommand::Verify { name } => {
+            let targets: Vec<_> = match &name {
+                Some(n) => vec![find(n)?],
+                None => catalog.models.iter().collect(),
+            };
+            let mut bad = 0;
+            let mut report = String::new();
+            for m in targets {
+                for f in &m.files {
+                    let path = store.file_path(m, f);
+                    let line = if !path.exists() {
+                        if name.is_some() {
+                            bad += 1;
+                        }
+                        format!("{}\t{}\tnot cached\n", m.name, f.name)
+                    } else {
+                        match store.verify_file(m, f, true) {
+                            Ok(_) => format!("{}\t{}\tok\n", m.name, f.name),
+                            Err(e) => {
+                                bad += 1;
+                                format!("{}\t{}\tFAILED: {e}\n", m.name, f.name)
+                            }
+                        }
+                    };
+                    report.push_str(&line);
+                }
+            }
+            emit(&report, None)?;
+            if bad > 0 {
+                bail!("{bad} file(s) failed verification");
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The `dich` binary: parse arguments, run, print the error chain to stderr,
+//! exit with a code (0 ok, 1 error, 2 usage). A closed stdout pipe is not an error.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init(&args.global);
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

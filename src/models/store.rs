@@ -1,0 +1,275 @@
+//! The model cache on disk: where a catalog model's files live, whether they
+//! are there, and whether they are the right bytes.
+//!
+//! Hashing a 1.1 GB file takes seconds, so a verified file leaves a stamp
+//! (path, size, mtime, sha256) under `<home>/stamps/`; a later run trusts the
+//! stamp only while size and mtime are unchanged. `dich models verify` always
+//! re-hashes.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::catalog::{FileEntry, ModelEntry};
+use crate::error::{Error, Result};
+use crate::paths;
+
+/// Files at least this big get a progress bar while hashing.
+const BIG_FILE: u64 = 64 << 20;
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    home: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheState {
+    /// Every file is present with the catalog size.
+    Cached,
+    /// Some file is present but has the wrong size (an interrupted copy).
+    Incomplete,
+    Missing,
+}
+
+impl CacheState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheState::Cached => "cached",
+            CacheState::Incomplete => "incomplete",
+            CacheState::Missing => "not cached",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Stamp {
+    path: PathBuf,
+    size: u64,
+    mtime_ns: u128,
+    sha256: String,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new(paths::dich_home())
+    }
+}
+
+impl Store {
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Self { home: home.into() }
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    pub fn model_dir(&self, model: &ModelEntry) -> PathBuf {
+        self.home.join("models").join(&model.name)
+    }
+
+    pub fn file_path(&self, model: &ModelEntry, file: &FileEntry) -> PathBuf {
+        self.model_dir(model).join(&file.name)
+    }
+
+    /// Scratch space for a model's downloads (kept across interrupted pulls).
+    pub fn downloads_dir(&self, model: &ModelEntry) -> PathBuf {
+        self.home.join("downloads").join(&model.name)
+    }
+
+    pub fn hub_dir(&self) -> PathBuf {
+        self.home.join("hub")
+    }
+
+    pub fn state(&self, model: &ModelEntry) -> CacheState {
+        let mut any = false;
+        let mut all = true;
+        for f in &model.files {
+            match std::fs::metadata(self.file_path(model, f)) {
+                Ok(md) if md.len() == f.size => any = true,
+                Ok(_) => {
+                    any = true;
+                    all = false;
+                }
+                Err(_) => all = false,
+            }
+        }
+        match (any, all) {
+            (_, true) => CacheState::Cached,
+            (true, false) => CacheState::Incomplete,
+            (false, false) => CacheState::Missing,
+        }
+    }
+
+    fn stamp_path(&self, file: &Path) -> PathBuf {
+        let key = hex(&Sha256::digest(file.as_os_str().as_encoded_bytes()));
+        self.home
+            .join("stamps")
+            .join(format!("{}.json", &key[..32]))
+    }
+
+    /// sha256 of `path`, from a still-valid stamp when there is one.
+    pub fn sha256(&self, path: &Path, force: bool) -> Result<String> {
+        let path = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+        let md = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        let mtime_ns = mtime_ns(&md);
+        let stamp_path = self.stamp_path(&path);
+        if !force {
+            if let Some(stamp) = std::fs::read(&stamp_path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Stamp>(&b).ok())
+            {
+                if stamp.path == path && stamp.size == md.len() && stamp.mtime_ns == mtime_ns {
+                    return Ok(stamp.sha256);
+                }
+            }
+        }
+        let sha256 = sha256_file(&path, md.len())?;
+        self.write_stamp(&path, &sha256);
+        Ok(sha256)
+    }
+
+    /// Records that `path`, as it is now, has this sha256 (known from hashing
+    /// it while it was written). A stamp is only a shortcut: failing to write
+    /// one costs time later, not correctness.
+    pub fn write_stamp(&self, path: &Path, sha256: &str) {
+        let Ok(path) = std::fs::canonicalize(path) else {
+            return;
+        };
+        let Ok(md) = std::fs::metadata(&path) else {
+            return;
+        };
+        let stamp = Stamp {
+            size: md.len(),
+            mtime_ns: mtime_ns(&md),
+            sha256: sha256.to_string(),
+            path,
+        };
+        let stamp_path = self.stamp_path(&stamp.path);
+        if let Ok(bytes) = serde_json::to_vec_pretty(&stamp) {
+            if let Err(e) = write_atomic(&stamp_path, &bytes) {
+                tracing::debug!("could not write hash stamp {}: {e}", stamp_path.display());
+            }
+        }
+    }
+
+    /// Checks that a catalog file is present with the right size and sha256.
+    pub fn verify_file(
+        &self,
+        model: &ModelEntry,
+        file: &FileEntry,
+        force: bool,
+    ) -> Result<PathBuf> {
+        let path = self.file_path(model, file);
+        let md = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        if md.len() != file.size {
+            return Err(Error::SizeMismatch {
+                name: model.name.clone(),
+                path,
+                expected: file.size,
+                actual: md.len(),
+            });
+        }
+        let actual = self.sha256(&path, force)?;
+        if !actual.eq_ignore_ascii_case(&file.sha256) {
+            return Err(Error::ChecksumMismatch {
+                name: model.name.clone(),
+                path,
+                expected: file.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(path)
+    }
+
+    /// Holds an exclusive lock on the model's directory for the guard's
+    /// lifetime, so two processes never write the same model at once.
+    pub fn lock(&self, model: &ModelEntry) -> Result<File> {
+        let dir = self.model_dir(model);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join(".lock");
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        f.lock().map_err(|e| Error::io(&path, e))?;
+        Ok(f)
+    }
+}
+
+fn mtime_ns(md: &std::fs::Metadata) -> u128 {
+    md.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Streams a file through sha256, with a bar for big files.
+pub fn sha256_file(path: &Path, len: u64) -> Result<String> {
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let pb = if len >= BIG_FILE {
+        tracing::info!(
+            "verifying sha256 of {} ({})",
+            path.display(),
+            crate::progress::human_bytes(len)
+        );
+        crate::progress::bytes(len, "sha256")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        pb.inc(n as u64);
+    }
+    pb.finish_and_clear();
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Writes through a temporary file in the same directory, then renames, so
+/// readers see the old content or the new, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_known_bytes_and_stamp_invalidation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("home"));
+        let f = dir.path().join("a.bin");
+        std::fs::write(&f, b"abc").unwrap();
+        let want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(store.sha256(&f, false).unwrap(), want);
+        // Served from the stamp.
+        assert_eq!(store.sha256(&f, false).unwrap(), want);
+        // A changed file (different size) is hashed again, not trusted from the stamp.
+        std::fs::write(&f, b"abcd").unwrap();
+        assert_ne!(store.sha256(&f, false).unwrap(), want);
+    }
+}

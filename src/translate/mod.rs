@@ -1,0 +1,357 @@
+//! Sentence-by-sentence translation with document context and a strict 1:1
+//! mapping: every source segment gets exactly one target.
+//!
+//! Each paragraph is one conversation that starts from the cached instruction
+//! prefix plus the previous paragraph's last exchange; each sentence is one
+//! user turn, and the reply is its translation. A reply that cannot stand for
+//! its sentence is retried with the sentence alone; a looping reply is decoded
+//! again with a repetition penalty. What happened is recorded as flags.
+
+pub mod check;
+pub mod decode;
+pub mod prompt;
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::backend::{KvCache, LoadedLm};
+use crate::error::{Error, Result};
+use crate::text::{model_text, Segment, SegmentKind};
+use decode::{generate, GenerateConfig, StopReason};
+use prompt::PromptBuilder;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+impl Lang {
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.to_ascii_lowercase().as_str() {
+            "vi" | "vie" | "vietnamese" => Some(Lang::Vi),
+            "en" | "eng" | "english" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Vi => "Vietnamese",
+            Lang::En => "English",
+        }
+    }
+}
+
+/// Options for a translation run; `Default` is the documented default.
+#[derive(Debug, Clone)]
+pub struct TranslateOptions {
+    pub from: Lang,
+    pub to: Lang,
+    /// Keep earlier sentences of the paragraph (and the previous paragraph's
+    /// last sentence) in the conversation. Default: on.
+    pub context: bool,
+    /// Rebuild the conversation from the prefix when it grows past this many
+    /// tokens. Default: 1536.
+    pub context_budget: usize,
+    /// Cap on generated tokens per sentence: `base + factor * source tokens`.
+    /// Default: 32 + 2.5x.
+    pub max_tokens_base: usize,
+    pub max_tokens_factor: f32,
+    /// Penalty used when a reply loops. Default: 1.3 over the last 64 tokens.
+    pub loop_penalty: (f32, usize),
+    /// `None` for greedy decoding (the default).
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub seed: u64,
+}
+
+impl Default for TranslateOptions {
+    fn default() -> Self {
+        Self {
+            from: Lang::Vi,
+            to: Lang::En,
+            context: true,
+            context_budget: 1536,
+            max_tokens_base: 32,
+            max_tokens_factor: 2.5,
+            loop_penalty: (1.3, 64),
+            temperature: None,
+            top_p: None,
+            seed: 299_792_458,
+        }
+    }
+}
+
+/// The translation of one segment.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentTranslation {
+    pub target: String,
+    /// What was needed to get it, or what is doubtful about it:
+    /// `retried-alone` (the first reply had a problem), `repetition` (the
+    /// reply looped and was decoded again with a penalty), `truncated` (hit
+    /// the length cap), `verbatim` (a byline, kept as is), and the problems
+    /// that remain: `empty`, `multiline`, `untranslated`,
+    /// `source-words-left`, `new-number`.
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunStats {
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub prompt_s: f64,
+    pub generate_s: f64,
+}
+
+impl RunStats {
+    fn add(&mut self, g: &decode::Generation) {
+        self.prompt_tokens += g.prompt_tokens;
+        self.generated_tokens += g.tokens.len();
+        self.prompt_s += g.prompt_seconds;
+        self.generate_s += g.generate_seconds;
+    }
+}
+
+/// A translator bound to a loaded model and a language pair. Creating it
+/// computes the instruction prefix's key/value cache, once.
+pub struct Translator<'a> {
+    lm: &'a LoadedLm,
+    prompts: PromptBuilder<'a>,
+    opts: TranslateOptions,
+    prefix: KvCache,
+    stats: RunStats,
+}
+
+/// The conversation state of the paragraph being translated.
+#[derive(Clone)]
+struct Conversation {
+    cache: KvCache,
+    /// Tokens to feed before the next request (closing the last reply).
+    pending: Vec<u32>,
+}
+
+/// One decoded reply.
+struct Reply {
+    target: String,
+    stop: StopReason,
+    /// It looped once and was decoded again with a penalty.
+    looped: bool,
+}
+
+impl Reply {
+    fn into_translation(self, problems: &[check::Problem], retried: bool) -> SegmentTranslation {
+        let mut flags = Vec::new();
+        if retried {
+            flags.push("retried-alone".to_string());
+        }
+        if self.looped {
+            flags.push("repetition".to_string());
+        }
+        if self.stop != StopReason::EndOfTurn {
+            flags.push("truncated".to_string());
+        }
+        flags.extend(problems.iter().map(|p| p.flag().to_string()));
+        SegmentTranslation {
+            target: self.target,
+            flags,
+        }
+    }
+}
+
+impl<'a> Translator<'a> {
+    pub fn new(lm: &'a LoadedLm, opts: TranslateOptions) -> Result<Self> {
+        if opts.from == opts.to {
+            return Err(Error::LanguagePair {
+                from: opts.from.code().into(),
+                to: opts.to.code().into(),
+            });
+        }
+        let prompts = PromptBuilder::new(lm)?;
+        let prefix_tokens = prompts.prefix(opts.from, opts.to)?;
+        let start = Instant::now();
+        let mut prefix = lm.model.new_cache();
+        lm.model.forward(&prefix_tokens, &mut prefix)?;
+        let stats = RunStats {
+            prompt_tokens: prefix_tokens.len(),
+            prompt_s: start.elapsed().as_secs_f64(),
+            ..RunStats::default()
+        };
+        tracing::debug!(
+            "instruction prefix: {} tokens in {:.1}s",
+            prefix_tokens.len(),
+            stats.prompt_s
+        );
+        Ok(Self {
+            lm,
+            prompts,
+            opts,
+            prefix,
+            stats,
+        })
+    }
+
+    pub fn stats(&self) -> &RunStats {
+        &self.stats
+    }
+
+    fn fresh_conversation(&self, context: Option<(&str, &str)>) -> Result<Conversation> {
+        let pending = match context {
+            Some((src, tgt)) if self.opts.context => self.prompts.exchange(src, tgt)?,
+            _ => Vec::new(),
+        };
+        Ok(Conversation {
+            cache: self.prefix.clone(),
+            pending,
+        })
+    }
+
+    fn config_for(&self, source_tokens: usize, penalty: bool) -> GenerateConfig {
+        let max_new_tokens = self.opts.max_tokens_base
+            + (source_tokens as f32 * self.opts.max_tokens_factor).ceil() as usize;
+        GenerateConfig {
+            max_new_tokens,
+            repeat_penalty: penalty.then_some(self.opts.loop_penalty),
+            temperature: self.opts.temperature,
+            top_p: self.opts.top_p,
+            seed: self.opts.seed,
+        }
+    }
+
+    /// One attempt: request + generation from `conv`, returning the cleaned
+    /// reply and the stop reason. `conv` is advanced past the reply.
+    fn attempt(
+        &mut self,
+        conv: &mut Conversation,
+        text: &str,
+        penalty: bool,
+    ) -> Result<(String, StopReason)> {
+        let mut prompt = std::mem::take(&mut conv.pending);
+        prompt.extend(self.prompts.request(text)?);
+        let source_tokens = self.lm.encode_text(text)?.len();
+        let cfg = self.config_for(source_tokens, penalty);
+        let g = generate(
+            self.lm.model.as_ref(),
+            &mut conv.cache,
+            &prompt,
+            &self.lm.stop_tokens,
+            &cfg,
+        )?;
+        self.stats.add(&g);
+        let reply = self.lm.decode(&g.tokens)?;
+        conv.pending = self.prompts.close_reply();
+        Ok((check::clean_reply(&reply, text), g.stop))
+    }
+
+    /// An attempt that, if the reply loops or runs out of room, is decoded
+    /// again from the same state with a repetition penalty.
+    fn attempt_guarded(&mut self, conv: &mut Conversation, text: &str) -> Result<Reply> {
+        let before = conv.clone();
+        let (target, stop) = self.attempt(conv, text, false)?;
+        if stop == StopReason::EndOfTurn {
+            return Ok(Reply {
+                target,
+                stop,
+                looped: false,
+            });
+        }
+        *conv = before;
+        let (target, stop) = self.attempt(conv, text, true)?;
+        Ok(Reply {
+            target,
+            stop,
+            looped: true,
+        })
+    }
+
+    /// Translates one sentence within `conv`, with the fallbacks described
+    /// in the module docs.
+    fn translate_in(&mut self, conv: &mut Conversation, text: &str) -> Result<SegmentTranslation> {
+        let before = conv.clone();
+        let first = self.attempt_guarded(conv, text)?;
+        let problems = check::check(&first.target, text, self.opts.to);
+        if problems.is_empty() {
+            return Ok(first.into_translation(&[], false));
+        }
+        tracing::debug!(
+            "reply {:?} has problems {problems:?}; retrying the sentence alone",
+            first.target
+        );
+        let mut alone = self.fresh_conversation(None)?;
+        let second = self.attempt_guarded(&mut alone, text)?;
+        let problems2 = check::check(&second.target, text, self.opts.to);
+        // Keep the reply made with context unless the one without is better.
+        if check::weight(&problems2) < check::weight(&problems) {
+            let mut result = second.into_translation(&problems2, true);
+            if problems2.contains(&check::Problem::Multiline) {
+                result.target = check::join_lines(&result.target);
+            }
+            // Continue the paragraph as if this reply had been the first.
+            let mut pending = before.pending;
+            pending.extend(self.prompts.exchange(text, &result.target)?);
+            *conv = Conversation {
+                cache: before.cache,
+                pending,
+            };
+            Ok(result)
+        } else {
+            let mut result = first.into_translation(&problems, true);
+            if problems.contains(&check::Problem::Multiline) {
+                result.target = check::join_lines(&result.target);
+            }
+            // `conv` already holds this reply.
+            Ok(result)
+        }
+    }
+
+    /// Translates every segment of `input` in order: exactly one result per
+    /// segment. `on_segment` is called after each (for progress).
+    pub fn translate_segments(
+        &mut self,
+        input: &str,
+        segments: &[Segment],
+        mut on_segment: impl FnMut(usize),
+    ) -> Result<Vec<SegmentTranslation>> {
+        let mut out: Vec<SegmentTranslation> = Vec::with_capacity(segments.len());
+        let mut last_exchange: Option<(String, String)> = None;
+        let mut conv = self.fresh_conversation(None)?;
+        let mut conv_paragraph = None;
+        for (i, seg) in segments.iter().enumerate() {
+            let source = seg.text(input);
+            if seg.kind == SegmentKind::Byline {
+                // Bylines name the outlet: kept as they are.
+                out.push(SegmentTranslation {
+                    target: source.trim().to_string(),
+                    flags: vec!["verbatim".to_string()],
+                });
+                on_segment(i);
+                continue;
+            }
+            let text = model_text(source);
+            let stale = conv_paragraph != Some(seg.paragraph)
+                || !self.opts.context
+                || conv.cache.len() + conv.pending.len() > self.opts.context_budget;
+            if stale {
+                let ctx = last_exchange
+                    .as_ref()
+                    .map(|(s, t)| (s.as_str(), t.as_str()));
+                conv = self.fresh_conversation(ctx)?;
+                conv_paragraph = Some(seg.paragraph);
+            }
+            let result = self.translate_in(&mut conv, &text)?;
+            last_exchange = Some((text, result.target.clone()));
+            out.push(result);
+            on_segment(i);
+        }
+        Ok(out)
+    }
+}
