@@ -215,12 +215,15 @@ fn fetch_hub(
 ) -> SourceResult<String> {
     let endpoint = hub_endpoint();
     preflight(&endpoint)?;
-    let api = hf_hub::api::sync::ApiBuilder::from_env()
+    // from_env reads the token file under HF_HOME; HF_TOKEN wins when set.
+    let mut builder = hf_hub::api::sync::ApiBuilder::from_env()
         .with_endpoint(endpoint)
         .with_cache_dir(store.hub_dir())
-        .with_progress(false)
-        .build()
-        .map_err(|e| format!("hub client: {e}"))?;
+        .with_progress(false);
+    if let Some(token) = std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty()) {
+        builder = builder.with_token(Some(token));
+    }
+    let api = builder.build().map_err(|e| format!("hub client: {e}"))?;
     let repo = hf_hub::Repo::with_revision(
         repo.to_string(),
         hf_hub::RepoType::Model,
