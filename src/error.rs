@@ -34,6 +34,13 @@ pub enum Error {
     #[error("unknown model `{name}`: not in the catalog ({known}) and not an existing path to a .gguf file or model directory")]
     UnknownModel { name: String, known: String },
 
+    #[error("model `{name}` has the role `{role}`; this command needs a `{needed}` model (see `dich models list`)")]
+    WrongRole {
+        name: String,
+        role: String,
+        needed: String,
+    },
+
     #[error("model `{name}` ({role}) is not cached and --offline is set; run `dich models pull {name}` first")]
     NotCachedOffline { name: String, role: String },
 

@@ -294,3 +294,16 @@ fn models_list_path_and_verify() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("not cached"));
 }
+
+#[test]
+fn a_model_of_another_role_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/seeds/vi-vtc-hanoi-convention-signing.txt"
+    );
+    fails_with(
+        dich(home.path()).args(["--offline", "translate", "--model", "multilingual-e5-small", seed]),
+        "model `multilingual-e5-small` has the role `embedder`; this command needs a `translator` model",
+    );
+}

@@ -51,10 +51,11 @@ pub fn resolve(
         },
     };
     if entry.role != role {
-        return Err(Error::Catalog(format!(
-            "model `{}` is a {}, not a {role}",
-            entry.name, entry.role
-        )));
+        return Err(Error::WrongRole {
+            name: entry.name.clone(),
+            role: entry.role.to_string(),
+            needed: role.to_string(),
+        });
     }
     if store.state(entry) != CacheState::Cached
         && entry
