@@ -57,12 +57,7 @@ pub fn resolve(
             needed: role.to_string(),
         });
     }
-    if store.state(entry) != CacheState::Cached
-        && entry
-            .files
-            .iter()
-            .all(|f| !store.file_path(entry, f).exists())
-    {
+    if store.state(entry) == CacheState::Missing {
         if opts.offline {
             return Err(Error::NotCachedOffline {
                 name: entry.name.clone(),
