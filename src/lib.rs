@@ -7,6 +7,7 @@
 //! found and verified) -> `output` (text, JSON, Markdown). `pipeline` strings
 //! them together.
 
+pub mod align;
 pub mod backend;
 pub mod error;
 pub mod input;

@@ -5,9 +5,9 @@
 //!
 //! The wheel is fetched once with pip into `dich::paths::datasets_dir()`.
 
+mod common;
+
 use std::io::Read;
-use std::path::PathBuf;
-use std::process::Command;
 
 use dich::text::segment;
 
@@ -26,45 +26,8 @@ const PER_PARAGRAPH: usize = 5;
 const MIN_PRECISION: f64 = 0.995;
 const MIN_RECALL: f64 = 0.985;
 
-/// The wheel, downloaded with pip on first use. A failed download fails the
-/// test: this data is the point of the test, so it is never skipped.
-fn wheel() -> PathBuf {
-    let dir = dich::paths::datasets_dir().join(format!("underthesea-{VERSION}"));
-    let name = format!("underthesea-{VERSION}-py3-none-any.whl");
-    let path = dir.join(&name);
-    if path.is_file() {
-        return path;
-    }
-    let status = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "-d",
-        ])
-        .arg(&dir)
-        .arg(format!("underthesea=={VERSION}"))
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => panic!(
-            "`python3 -m pip download underthesea=={VERSION}` into {} failed with {s}",
-            dir.display()
-        ),
-        Err(e) => panic!("could not run python3 -m pip to fetch underthesea=={VERSION}: {e}"),
-    }
-    assert!(
-        path.is_file(),
-        "pip succeeded but {} is missing",
-        path.display()
-    );
-    path
-}
-
 fn corpus() -> String {
-    let path = wheel();
+    let path = common::pypi_wheel("underthesea", VERSION);
     let file =
         std::fs::File::open(&path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     let mut zip =

