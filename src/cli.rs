@@ -8,11 +8,14 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use dich::backend::embedder::BertEmbedder;
 use dich::backend::{device, LoadedLm};
 use dich::input::read_input;
 use dich::models::{self, Catalog, ResolveOptions, Role, Store};
-use dich::output::Format;
+use dich::output::summary::{SummaryFormat, SummaryOutput};
+use dich::output::{Format, ModelRef};
 use dich::pipeline::{translate_document, ProgressEvent};
+use dich::summarize::{Length, Method, SummaryOptions};
 use dich::translate::{Lang, TranslateOptions};
 
 #[derive(Debug, Parser)]
@@ -48,6 +51,12 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Translate a document (default Vietnamese -> English), sentence by sentence.
     Translate(TranslateArgs),
+    /// Align the sentences of two texts in different languages (a
+    /// translation, or two articles on the same event).
+    Align(AlignArgs),
+    /// Summarize one or more articles (Vietnamese or English) into aligned
+    /// English and Vietnamese sentences linked to their supporting segments.
+    Summarize(SummarizeArgs),
     /// List, fetch, locate and verify models.
     Models {
         #[command(subcommand)]
@@ -98,8 +107,81 @@ pub struct TranslateArgs {
     /// Seed for sampling.
     #[arg(long, default_value_t = 299_792_458)]
     pub seed: u64,
+    /// Do not score the (source, target) pairs with the embedder.
+    #[arg(long)]
+    pub no_score: bool,
+    /// The embedder that scores pairs: a catalog name or a directory with
+    /// config.json, tokenizer.json and model.gguf/model.safetensors.
+    /// Default: the catalog's default embedder.
+    #[arg(long)]
+    pub embedder: Option<String>,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AlignArgs {
+    /// The first text (UTF-8 file, or `-` for stdin).
+    pub a: String,
+    /// The second text.
+    pub b: String,
+    /// Write the result here (atomically) instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// `tsv`: one link per line; `json`: links with byte spans into both inputs.
+    #[arg(long, value_enum, default_value_t = AlignFormat::Tsv)]
+    pub format: AlignFormat,
+    /// Margin a link must exceed (1.0: closer than each side's usual neighbours).
+    #[arg(long, default_value_t = dich::align::AlignConfig::default().threshold)]
+    pub threshold: f32,
+    /// Embedder: a catalog name or a model directory. Default: the catalog's default.
+    #[arg(long)]
+    pub embedder: Option<String>,
+    /// auto, cpu, cuda, cuda:N or metal.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// CPU threads. Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// Inputs, in either language: UTF-8 text files, translation JSON
+    /// documents from `dich translate --format json` (reused, not translated
+    /// again), or `-` for stdin. Several inputs are summarized jointly.
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    /// Summary length in sentences (default 5).
+    #[arg(long, conflicts_with = "ratio")]
+    pub sentences: Option<usize>,
+    /// Summary length as a share of the candidate sentences, in (0, 1].
+    #[arg(long)]
+    pub ratio: Option<f32>,
+    #[arg(long, value_enum, default_value_t = Method::Extractive)]
+    pub method: Method,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+    /// Write the result here (atomically) instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Language of the text inputs: auto (detected per input), vi or en.
+    #[arg(long, default_value = "auto")]
+    pub lang: String,
+    /// The embedder: a catalog name or a model directory. Default: the catalog's default.
+    #[arg(long)]
+    pub embedder: Option<String>,
+    /// Seed (only used with sampling; decoding is greedy).
+    #[arg(long, default_value_t = 299_792_458)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AlignFormat {
+    Tsv,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +238,8 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Translate(args) => translate(&cli.global, args),
+        Command::Align(args) => align_cmd(&cli.global, args),
+        Command::Summarize(args) => summarize_cmd(&cli.global, args),
         Command::Models { command } => models_cmd(&cli.global, command),
     }
 }
@@ -190,15 +274,14 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
     // Read and check the input before spending seconds on the model.
     let input = read_input(&args.file)?;
     let device = device::select(&args.runtime.device)?;
-    let store = Store::default();
-    let catalog = Catalog::builtin()?;
-    let model = models::resolve(
-        &store,
-        &catalog,
-        args.runtime.model.as_deref(),
-        Role::Translator,
-        ResolveOptions { offline: g.offline },
-    )?;
+    let model = resolve_translator(g, args.runtime.model.as_deref())?;
+    // Resolve (and fetch) the embedder before minutes of translation, so a
+    // missing model fails now.
+    let scorer = if args.no_score {
+        None
+    } else {
+        Some(resolve_embedder(g, args.embedder.as_deref())?)
+    };
     let lm = LoadedLm::from_gguf(&model.path, &device)?;
     let opts = TranslateOptions {
         from,
@@ -209,20 +292,10 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
         seed: args.seed,
         ..TranslateOptions::default()
     };
-    let bar = std::cell::RefCell::new(None::<indicatif::ProgressBar>);
-    let progress = |ev: ProgressEvent| match ev {
-        ProgressEvent::Start(n) => {
-            *bar.borrow_mut() = Some(dich::progress::items(n as u64, "translating"));
-        }
-        ProgressEvent::Segment => {
-            if let Some(b) = bar.borrow().as_ref() {
-                b.inc(1);
-            }
-        }
-    };
-    let mut doc = translate_document(&lm, &model, &input, &opts, &progress)?;
-    if let Some(b) = bar.borrow().as_ref() {
-        b.finish_and_clear();
+    let mut doc = translate_with_progress(&lm, &model, &input, &opts)?;
+    if let Some(paths) = &scorer {
+        let embedder = load_embedder(paths, &device)?;
+        dich::pipeline::score_translation(&embedder, model_ref(paths), &mut doc)?;
     }
     doc.stats.wall_s = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
     let s = &doc.stats;
@@ -239,6 +312,192 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
         s.wall_s
     );
     emit(&doc.render(args.format), args.output.as_deref())
+}
+
+/// `translate_document` with a progress bar over the segments.
+fn translate_with_progress(
+    lm: &LoadedLm,
+    model: &models::ModelPaths,
+    input: &dich::input::Input,
+    opts: &TranslateOptions,
+) -> Result<dich::output::TranslationDocument> {
+    let bar = std::cell::RefCell::new(None::<indicatif::ProgressBar>);
+    let label = format!("translating {}", input.name);
+    let progress = |ev: ProgressEvent| match ev {
+        ProgressEvent::Start(n) => {
+            *bar.borrow_mut() = Some(dich::progress::items(n as u64, label.clone()));
+        }
+        ProgressEvent::Segment => {
+            if let Some(b) = bar.borrow().as_ref() {
+                b.inc(1);
+            }
+        }
+    };
+    let doc = translate_document(lm, model, input, opts, &progress)?;
+    if let Some(b) = bar.borrow().as_ref() {
+        b.finish_and_clear();
+    }
+    Ok(doc)
+}
+
+fn resolve_translator(g: &GlobalArgs, spec: Option<&str>) -> Result<models::ModelPaths> {
+    Ok(models::resolve(
+        &Store::default(),
+        &Catalog::builtin()?,
+        spec,
+        Role::Translator,
+        ResolveOptions { offline: g.offline },
+    )?)
+}
+
+fn resolve_embedder(g: &GlobalArgs, spec: Option<&str>) -> Result<models::ModelPaths> {
+    Ok(models::resolve(
+        &Store::default(),
+        &Catalog::builtin()?,
+        spec,
+        Role::Embedder,
+        ResolveOptions { offline: g.offline },
+    )?)
+}
+
+fn load_embedder(paths: &models::ModelPaths, device: &candle_core::Device) -> Result<BertEmbedder> {
+    let dir = paths.path.parent().unwrap_or(Path::new("."));
+    Ok(BertEmbedder::load(dir, device)?)
+}
+
+fn model_ref(paths: &models::ModelPaths) -> ModelRef {
+    ModelRef {
+        name: paths.name.clone(),
+        sha256: paths.sha256.clone(),
+    }
+}
+
+fn align_cmd(g: &GlobalArgs, args: AlignArgs) -> Result<()> {
+    set_threads(args.threads)?;
+    let a = read_input(&args.a)?;
+    let b = read_input(&args.b)?;
+    if !(args.threshold.is_finite() && args.threshold > 0.0) {
+        bail!("--threshold must be a positive number (margins are ratios around 1)");
+    }
+    let device = device::select(&args.device)?;
+    let paths = resolve_embedder(g, args.embedder.as_deref())?;
+    let embedder = load_embedder(&paths, &device)?;
+    let cfg = dich::align::AlignConfig {
+        threshold: args.threshold,
+        ..Default::default()
+    };
+    let doc = dich::pipeline::align_documents(&embedder, model_ref(&paths), &a, &b, &cfg)?;
+    tracing::info!(
+        "{} links between {} and {} segments ({} unlinked in the first, {} in the second) in {:.1}s",
+        doc.stats.linked,
+        doc.a.segments,
+        doc.b.segments,
+        doc.stats.unlinked_a,
+        doc.stats.unlinked_b,
+        doc.stats.wall_s
+    );
+    let text = match args.format {
+        AlignFormat::Tsv => doc.to_tsv(),
+        AlignFormat::Json => doc.to_json(),
+    };
+    emit(&text, args.output.as_deref())
+}
+
+fn summarize_cmd(g: &GlobalArgs, args: SummarizeArgs) -> Result<()> {
+    let start = Instant::now();
+    set_threads(args.runtime.threads)?;
+    let length = match (args.sentences, args.ratio) {
+        (Some(0), _) => bail!("--sentences must be at least 1"),
+        (Some(k), _) => Length::Sentences(k),
+        (None, Some(r)) if !(r > 0.0 && r <= 1.0) => bail!("--ratio must be in (0, 1], got {r}"),
+        (None, Some(r)) => Length::Ratio(r),
+        (None, None) => SummaryOptions::default().length,
+    };
+    let forced = match args.lang.as_str() {
+        "auto" => None,
+        code => Some(parse_lang(code, "--lang")?),
+    };
+    if args.files.iter().filter(|f| *f == "-").count() > 1 {
+        bail!("stdin (`-`) can be given only once");
+    }
+    // Read and check every input before loading any model.
+    enum Source {
+        Text(dich::input::Input, Lang),
+        Translated(Vec<dich::output::TranslationDocument>),
+    }
+    let mut sources = Vec::new();
+    for f in &args.files {
+        let input = read_input(f)?;
+        if input.text.trim_start().starts_with('{') {
+            sources.push(Source::Translated(dich::pipeline::parse_document_json(
+                &input,
+            )?));
+        } else {
+            let lang = forced.unwrap_or_else(|| dich::text::lang::detect(&input.text));
+            sources.push(Source::Text(input, lang));
+        }
+    }
+    let needs_lm =
+        args.method == Method::Abstractive || sources.iter().any(|s| matches!(s, Source::Text(..)));
+    let device = device::select(&args.runtime.device)?;
+    let lm_paths = if needs_lm {
+        Some(resolve_translator(g, args.runtime.model.as_deref())?)
+    } else {
+        None
+    };
+    let emb_paths = resolve_embedder(g, args.embedder.as_deref())?;
+    let lm = match &lm_paths {
+        Some(p) => Some(LoadedLm::from_gguf(&p.path, &device)?),
+        None => None,
+    };
+    let mut documents = Vec::new();
+    for source in sources {
+        match source {
+            Source::Translated(docs) => documents.extend(docs),
+            Source::Text(input, from) => {
+                let (Some(lm), Some(paths)) = (&lm, &lm_paths) else {
+                    bail!("internal error: text input without a loaded model");
+                };
+                let to = match from {
+                    Lang::Vi => Lang::En,
+                    Lang::En => Lang::Vi,
+                };
+                tracing::info!("{}: {} -> {}", input.name, from.code(), to.code());
+                let opts = TranslateOptions {
+                    from,
+                    to,
+                    seed: args.seed,
+                    ..TranslateOptions::default()
+                };
+                documents.push(translate_with_progress(lm, paths, &input, &opts)?);
+            }
+        }
+    }
+    let embedder = load_embedder(&emb_paths, &device)?;
+    for doc in documents.iter_mut().filter(|d| d.scorer.is_none()) {
+        dich::pipeline::score_translation(&embedder, model_ref(&emb_paths), doc)?;
+    }
+    let opts = SummaryOptions {
+        method: args.method,
+        length,
+        ..SummaryOptions::default()
+    };
+    let summary =
+        dich::pipeline::summarize_documents(lm.as_ref(), &embedder, &documents, &opts, args.seed)?;
+    let unsupported = summary
+        .sentences
+        .iter()
+        .filter(|s| s.flags.iter().any(|f| f == "unsupported"))
+        .count();
+    tracing::info!(
+        "{} summary sentences from {} document(s) ({} unsupported) in {:.1}s",
+        summary.sentences.len(),
+        documents.len(),
+        unsupported,
+        start.elapsed().as_secs_f64()
+    );
+    let out = SummaryOutput { documents, summary };
+    emit(&out.render(args.format), args.output.as_deref())
 }
 
 fn rate(n: usize, secs: f64) -> f64 {

@@ -31,6 +31,14 @@ pub enum Error {
     #[error("{input}: no text to translate was found")]
     NothingToTranslate { input: String },
 
+    #[error("{input}: {message}")]
+    InvalidDocument { input: String, message: String },
+
+    #[error(
+        "nothing to summarize: the inputs have no sentences (only headings, bylines or captions)"
+    )]
+    NothingToSummarize,
+
     #[error("unknown model `{name}`: not in the catalog ({known}) and not an existing path to a .gguf file or model directory")]
     UnknownModel { name: String, known: String },
 

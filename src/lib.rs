@@ -16,6 +16,7 @@ pub mod output;
 pub mod paths;
 pub mod pipeline;
 pub mod progress;
+pub mod summarize;
 pub mod text;
 pub mod translate;
 

@@ -4,11 +4,17 @@
 
 use std::time::Instant;
 
+use crate::align::{align, AlignConfig, Scorer};
+use crate::backend::embedder::Embedder;
 use crate::backend::LoadedLm;
 use crate::error::{Error, Result};
 use crate::input::Input;
 use crate::models::ModelPaths;
+use crate::output::align::{AlignStats, AlignedInput, AlignedLink, AlignmentDocument};
 use crate::output::{ModelRef, SegmentOut, Stats, TranslationDocument};
+use crate::summarize::abstractive::abstractive;
+use crate::summarize::{extractive, Method, Summary, SummaryOptions, Units};
+use crate::text::lang::detect;
 use crate::text::segment;
 use crate::translate::{TranslateOptions, Translator};
 
@@ -44,15 +50,19 @@ pub fn translate_document(
             source_span: [s.start, s.end],
             target: r.target,
             flags: r.flags,
+            score: None,
+            cosine: None,
         })
         .collect();
     Ok(TranslationDocument {
+        input: input.name.clone(),
         source_lang: opts.from,
         target_lang: opts.to,
         model: ModelRef {
             name: model.name.clone(),
             sha256: model.sha256.clone(),
         },
+        scorer: None,
         segments,
         stats: Stats {
             load_s: round(lm.load_seconds),
@@ -63,6 +73,185 @@ pub fn translate_document(
             wall_s: round(start.elapsed().as_secs_f64() + lm.load_seconds),
         },
     })
+}
+
+/// Scores every (source, target) pair of `doc` with `embedder` and adds the
+/// scores and any alignment flags (`low-score`, `likely-omission`,
+/// `likely-addition`) to its segments. Verbatim segments are not scored.
+pub fn score_translation(
+    embedder: &dyn Embedder,
+    scorer: ModelRef,
+    doc: &mut TranslationDocument,
+) -> Result<()> {
+    let pairs: Vec<(&str, &str)> = doc
+        .segments
+        .iter()
+        .map(|s| (s.source.as_str(), s.target.as_str()))
+        .collect();
+    let scored: Vec<bool> = doc
+        .segments
+        .iter()
+        .map(|s| !s.flags.iter().any(|f| f == "verbatim") && !s.target.trim().is_empty())
+        .collect();
+    let scores = crate::align::translation::score_pairs(embedder, &pairs, &scored)?;
+    for (seg, sc) in doc.segments.iter_mut().zip(scores) {
+        if let Some(sc) = sc {
+            seg.score = Some(sc.score);
+            seg.cosine = Some(sc.cosine);
+            seg.flags.extend(sc.flags);
+        }
+    }
+    doc.scorer = Some(scorer);
+    Ok(())
+}
+
+/// A summary of translated documents (see [`crate::summarize`]). The model
+/// is needed for abstractive summaries only.
+pub fn summarize_documents(
+    lm: Option<&LoadedLm>,
+    embedder: &dyn Embedder,
+    docs: &[TranslationDocument],
+    opts: &SummaryOptions,
+    seed: u64,
+) -> Result<Summary> {
+    let units = Units::build(docs, embedder)?;
+    if units.units.is_empty() {
+        return Err(Error::NothingToSummarize);
+    }
+    match opts.method {
+        Method::Extractive => Ok(extractive(&units, docs.len(), opts)),
+        Method::Abstractive => {
+            let lm = lm.ok_or_else(|| {
+                Error::Internal("an abstractive summary needs the language model".into())
+            })?;
+            abstractive(lm, embedder, docs, &units, opts, seed)
+        }
+    }
+}
+
+/// A translation document given as input: what `dich translate --format
+/// json` or `dich summarize --format json` wrote.
+pub fn parse_document_json(input: &Input) -> Result<Vec<TranslationDocument>> {
+    let bad = |message: String| Error::InvalidDocument {
+        input: input.name.clone(),
+        message,
+    };
+    let v: serde_json::Value = serde_json::from_str(&input.text).map_err(|e| {
+        bad(format!(
+            "invalid JSON at line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let docs: Vec<TranslationDocument> = if v.get("documents").is_some() {
+        serde_json::from_value(v["documents"].clone()).map_err(|e| {
+            bad(format!(
+                "`documents` is not a list of translation documents: {e}"
+            ))
+        })?
+    } else if v.get("segments").is_some() {
+        vec![serde_json::from_value(v)
+            .map_err(|e| bad(format!("not a dich translation document: {e}")))?]
+    } else {
+        return Err(bad(
+            "JSON input must be a translation document (`dich translate --format json`), with `segments`".into(),
+        ));
+    };
+    for d in &docs {
+        if d.source_lang == d.target_lang {
+            return Err(bad(format!(
+                "source and target language are both `{}`",
+                d.source_lang.code()
+            )));
+        }
+        if d.segments.is_empty() {
+            return Err(bad("the document has no segments".into()));
+        }
+    }
+    Ok(docs)
+}
+
+/// Aligns the sentences of two texts (any mix of Vietnamese and English)
+/// with the DP aligner over margin scores; see [`crate::align`].
+pub fn align_documents(
+    embedder: &dyn Embedder,
+    embedder_ref: ModelRef,
+    a: &Input,
+    b: &Input,
+    cfg: &AlignConfig,
+) -> Result<AlignmentDocument> {
+    let start = Instant::now();
+    let sa = segment(&a.text);
+    let sb = segment(&b.text);
+    for (input, segs) in [(a, &sa), (b, &sb)] {
+        if segs.is_empty() {
+            return Err(Error::NothingToTranslate {
+                input: input.name.clone(),
+            });
+        }
+    }
+    let ta: Vec<&str> = sa.iter().map(|s| s.text(&a.text)).collect();
+    let tb: Vec<&str> = sb.iter().map(|s| s.text(&b.text)).collect();
+    let scores = Scorer { embedder }.scores(&ta, &tb)?;
+    let links = align(sa.len(), sb.len(), &scores, cfg);
+    let side = |ids: &[usize], segs: &[crate::text::Segment], text: &str| {
+        let spans: Vec<[usize; 2]> = ids.iter().map(|&i| [segs[i].start, segs[i].end]).collect();
+        let joined = ids
+            .iter()
+            .map(|&i| segs[i].text(text))
+            .collect::<Vec<_>>()
+            .join(" ");
+        (spans, joined)
+    };
+    let links: Vec<AlignedLink> = links
+        .into_iter()
+        .map(|l| {
+            let (a_spans, a_text) = side(&l.a, &sa, &a.text);
+            let (b_spans, b_text) = side(&l.b, &sb, &b.text);
+            AlignedLink {
+                kind: l.kind,
+                a: l.a.iter().map(|&i| sa[i].id).collect(),
+                b: l.b.iter().map(|&i| sb[i].id).collect(),
+                a_spans,
+                b_spans,
+                a_text,
+                b_text,
+                score: round3(l.score),
+                cosine: round3(l.cosine),
+            }
+        })
+        .collect();
+    let linked = links
+        .iter()
+        .filter(|l| !l.a.is_empty() && !l.b.is_empty())
+        .count();
+    let unlinked_a = links.iter().filter(|l| l.b.is_empty()).count();
+    let unlinked_b = links.iter().filter(|l| l.a.is_empty()).count();
+    Ok(AlignmentDocument {
+        a: AlignedInput {
+            input: a.name.clone(),
+            lang: detect(&a.text),
+            segments: sa.len(),
+        },
+        b: AlignedInput {
+            input: b.name.clone(),
+            lang: detect(&b.text),
+            segments: sb.len(),
+        },
+        embedder: embedder_ref,
+        threshold: cfg.threshold,
+        links,
+        stats: AlignStats {
+            linked,
+            unlinked_a,
+            unlinked_b,
+            wall_s: round(start.elapsed().as_secs_f64()),
+        },
+    })
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
 }
 
 #[derive(Debug, Clone, Copy)]

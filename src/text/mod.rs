@@ -6,6 +6,7 @@
 //! Spans always index the original input bytes (no normalization is applied
 //! before segmenting), so outputs can quote or align the source exactly.
 
+pub mod lang;
 pub mod normalize;
 pub mod segment;
 

@@ -112,7 +112,7 @@ fn vietnamese_word_share(text: &str) -> f64 {
 
 /// Digit runs with their separators removed ("5,66" and "5.66" are both
 /// "566"; "1.000.000" and "1,000,000" are "1000000").
-fn numbers(text: &str) -> Vec<String> {
+pub(crate) fn numbers(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = text.chars().peekable();

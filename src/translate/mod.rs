@@ -21,7 +21,7 @@ use crate::text::{model_text, Segment, SegmentKind};
 use decode::{generate, GenerateConfig, StopReason};
 use prompt::PromptBuilder;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     Vi,

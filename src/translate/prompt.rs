@@ -93,6 +93,15 @@ impl<'a> PromptBuilder<'a> {
         Ok(out)
     }
 
+    /// A one-turn conversation: a system message, a user message, and the
+    /// opening of the assistant's reply.
+    pub fn chat(&self, system: &str, user: &str) -> Result<Vec<u32>> {
+        let mut out = Vec::new();
+        self.turn("system", system, &mut out)?;
+        out.extend(self.request(user)?);
+        Ok(out)
+    }
+
     /// A finished exchange, used as context for later sentences.
     pub fn exchange(&self, source: &str, target: &str) -> Result<Vec<u32>> {
         let mut out = Vec::new();

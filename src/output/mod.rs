@@ -2,7 +2,11 @@
 //! article), JSON (every segment with its byte span), and Markdown (source and
 //! translation side by side per paragraph).
 
-use serde::Serialize;
+pub mod align;
+pub mod html;
+pub mod summary;
+
+use serde::{Deserialize, Serialize};
 
 use crate::translate::Lang;
 
@@ -14,13 +18,13 @@ pub enum Format {
     Markdown,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelRef {
     pub name: String,
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentOut {
     pub id: usize,
     pub paragraph: usize,
@@ -30,9 +34,16 @@ pub struct SegmentOut {
     pub source_span: [usize; 2],
     pub target: String,
     pub flags: Vec<String>,
+    /// Ratio margin of (source, target) within the document (see
+    /// `align::translation`); absent for verbatim segments or when not scored.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub score: Option<f32>,
+    /// Cosine of the source and target embeddings.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cosine: Option<f32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stats {
     pub load_s: f64,
     pub prompt_tokens: usize,
@@ -42,11 +53,18 @@ pub struct Stats {
     pub wall_s: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TranslationDocument {
+    /// The input as the user named it (a path, or `-` for stdin). Documents
+    /// written before this field existed read as "".
+    #[serde(default)]
+    pub input: String,
     pub source_lang: Lang,
     pub target_lang: Lang,
     pub model: ModelRef,
+    /// The embedder that scored the pairs, when they were scored.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scorer: Option<ModelRef>,
     pub segments: Vec<SegmentOut>,
     pub stats: Stats,
 }
@@ -129,14 +147,18 @@ mod tests {
             source_span: [0, source.len()],
             target: target.into(),
             flags: vec![],
+            score: None,
+            cosine: None,
         };
         TranslationDocument {
+            input: "a.txt".into(),
             source_lang: Lang::Vi,
             target_lang: Lang::En,
             model: ModelRef {
                 name: "m".into(),
                 sha256: "0".repeat(64),
             },
+            scorer: None,
             segments: vec![
                 seg(0, 0, "Một.", "One."),
                 seg(1, 0, "Hai.", "Two."),
