@@ -57,6 +57,11 @@ pub enum Command {
     /// Summarize one or more articles (Vietnamese or English) into aligned
     /// English and Vietnamese sentences linked to their supporting segments.
     Summarize(SummarizeArgs),
+    /// Score summaries or translations against references.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
     /// List, fetch, locate and verify models.
     Models {
         #[command(subcommand)]
@@ -178,6 +183,30 @@ pub struct SummarizeArgs {
     pub runtime: RuntimeArgs,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// ROUGE-1, ROUGE-2 and ROUGE-L (precision, recall, F1) of a hypothesis
+    /// against a reference, with a tokenizer that keeps Vietnamese letters.
+    Rouge(RougeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RougeArgs {
+    /// The hypothesis (system output): a UTF-8 file, or `-` for stdin.
+    #[arg(long)]
+    pub hyp: String,
+    /// The reference.
+    #[arg(long = "ref")]
+    pub reference: String,
+    /// Score line by line (line i of --hyp against line i of --ref; blank
+    /// lines in both are skipped) and report the mean; by default each file
+    /// is one text.
+    #[arg(long)]
+    pub lines: bool,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum AlignFormat {
     Tsv,
@@ -240,6 +269,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Translate(args) => translate(&cli.global, args),
         Command::Align(args) => align_cmd(&cli.global, args),
         Command::Summarize(args) => summarize_cmd(&cli.global, args),
+        Command::Eval { command } => match command {
+            EvalCommand::Rouge(args) => rouge_cmd(args),
+        },
         Command::Models { command } => models_cmd(&cli.global, command),
     }
 }
@@ -498,6 +530,62 @@ fn summarize_cmd(g: &GlobalArgs, args: SummarizeArgs) -> Result<()> {
     );
     let out = SummaryOutput { documents, summary };
     emit(&out.render(args.format), args.output.as_deref())
+}
+
+fn rouge_cmd(args: RougeArgs) -> Result<()> {
+    use dich::eval::rouge;
+    if args.hyp == "-" && args.reference == "-" {
+        bail!("--hyp and --ref cannot both be stdin");
+    }
+    let hyp = read_input(&args.hyp)?;
+    let reference = read_input(&args.reference)?;
+    let pairs: Vec<(String, String)> = if args.lines {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        let (h, r) = (lines(&hyp.text), lines(&reference.text));
+        if h.len() != r.len() {
+            bail!(
+                "--lines: {} has {} lines but {} has {}",
+                hyp.name,
+                h.len(),
+                reference.name,
+                r.len()
+            );
+        }
+        h.into_iter()
+            .zip(r)
+            .filter(|(a, b)| !(a.trim().is_empty() && b.trim().is_empty()))
+            .collect()
+    } else {
+        vec![(hyp.text, reference.text)]
+    };
+    let scores = rouge::corpus(&pairs);
+    let text = match args.format {
+        ListFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "rouge1": scores.rouge1,
+                "rouge2": scores.rouge2,
+                "rougeL": scores.rouge_l,
+                "pairs": pairs.len(),
+                "tokenizer": "NFC, lowercase, runs of letters and digits (Vietnamese letters kept)",
+            }))?
+        ),
+        ListFormat::Text => {
+            let row = |name: &str, s: &rouge::Score| {
+                format!(
+                    "{name:<8} P {:.4}  R {:.4}  F1 {:.4}\n",
+                    s.precision, s.recall, s.f1
+                )
+            };
+            format!(
+                "{}{}{}",
+                row("ROUGE-1", &scores.rouge1),
+                row("ROUGE-2", &scores.rouge2),
+                row("ROUGE-L", &scores.rouge_l)
+            )
+        }
+    };
+    emit(&text, None)
 }
 
 fn rate(n: usize, secs: f64) -> f64 {

@@ -10,6 +10,7 @@
 pub mod align;
 pub mod backend;
 pub mod error;
+pub mod eval;
 pub mod input;
 pub mod models;
 pub mod output;

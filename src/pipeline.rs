@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use crate::align::translation::round3;
 use crate::align::{align, AlignConfig, Scorer};
 use crate::backend::embedder::Embedder;
 use crate::backend::LoadedLm;
@@ -248,10 +249,6 @@ pub fn align_documents(
             wall_s: round(start.elapsed().as_secs_f64()),
         },
     })
-}
-
-fn round3(x: f32) -> f32 {
-    (x * 1000.0).round() / 1000.0
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -36,9 +36,9 @@ const MIN_PAIRS_FOR_STATS: usize = 5;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PairScore {
-    /// Ratio margin of the pair within the document.
-    pub score: f32,
-    pub cosine: f32,
+    /// Ratio margin of the pair within the document (3 decimals).
+    pub score: f64,
+    pub cosine: f64,
     pub flags: Vec<String>,
 }
 
@@ -76,8 +76,10 @@ pub fn score_pairs(
     Ok(out)
 }
 
-fn round3(x: f32) -> f32 {
-    (x * 1000.0).round() / 1000.0
+/// Scores leave the library as f64 with 3 decimals, so JSON shows `1.052`
+/// rather than the f64 widening of an f32 (`1.0520000457763672`).
+pub fn round3(x: f32) -> f64 {
+    (x as f64 * 1000.0).round() / 1000.0
 }
 
 /// Non-whitespace characters.

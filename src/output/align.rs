@@ -27,8 +27,8 @@ pub struct AlignedLink {
     pub a_text: String,
     pub b_text: String,
     /// Ratio margin (0 for unlinked segments).
-    pub score: f32,
-    pub cosine: f32,
+    pub score: f64,
+    pub cosine: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

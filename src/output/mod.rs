@@ -37,10 +37,10 @@ pub struct SegmentOut {
     /// Ratio margin of (source, target) within the document (see
     /// `align::translation`); absent for verbatim segments or when not scored.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub score: Option<f32>,
+    pub score: Option<f64>,
     /// Cosine of the source and target embeddings.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub cosine: Option<f32>,
+    pub cosine: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use crate::backend::LoadedLm;
 use crate::error::Result;
 use crate::output::TranslationDocument;
 use crate::text::{segment, Segment, SegmentKind};
-use crate::translate::decode::{generate, GenerateConfig, StopReason};
+use crate::translate::decode::{generate_until, GenerateConfig, StopReason};
 use crate::translate::prompt::PromptBuilder;
 use crate::translate::{check, Lang, TranslateOptions, Translator};
 
@@ -108,15 +108,15 @@ fn clean_line(line: &str) -> &str {
     }
 }
 
-/// Sentences of the model's reply, at most `k`.
-pub fn split_summary(reply: &str, k: usize) -> Vec<String> {
+/// Sentences of the model's reply: the first `k`, and how many it wrote.
+pub fn split_summary(reply: &str, k: usize) -> (Vec<String>, usize) {
     let cleaned: Vec<&str> = reply
         .lines()
         .map(clean_line)
         .filter(|l| !l.is_empty())
         .collect();
     let text = cleaned.join("\n\n");
-    segment(&text)
+    let all: Vec<String> = segment(&text)
         .iter()
         .filter(|s| s.kind != SegmentKind::Byline)
         .map(|s| {
@@ -126,8 +126,9 @@ pub fn split_summary(reply: &str, k: usize) -> Vec<String> {
                 .join(" ")
         })
         .filter(|s| s.chars().any(char::is_alphanumeric))
-        .take(k)
-        .collect()
+        .collect();
+    let written = all.len();
+    (all.into_iter().take(k).collect(), written)
 }
 
 /// Numbers in `sentence` that appear in no segment of any input (either side).
@@ -187,12 +188,22 @@ pub fn abstractive(
         ..GenerateConfig::default()
     };
     let start = Instant::now();
-    let mut g = generate(
+    // Stop once the model starts sentence k + 1: it often keeps going, and
+    // what follows is dropped anyway. Checked every few tokens (decoding is
+    // cheap next to a forward pass).
+    let mut enough = |tokens: &[u32]| {
+        tokens.len().is_multiple_of(8)
+            && lm
+                .decode(tokens)
+                .is_ok_and(|text| split_summary(&text, k).1 > k)
+    };
+    let mut g = generate_until(
         lm.model.as_ref(),
         &mut cache,
         &prompt,
         &lm.stop_tokens,
         &cfg,
+        &mut enough,
     )?;
     if g.stop == StopReason::Repetition {
         let mut cache = lm.model.new_cache();
@@ -200,12 +211,13 @@ pub fn abstractive(
             repeat_penalty: Some((1.3, 64)),
             ..cfg
         };
-        g = generate(
+        g = generate_until(
             lm.model.as_ref(),
             &mut cache,
             &prompt,
             &lm.stop_tokens,
             &cfg,
+            &mut enough,
         )?;
     }
     let reply = lm.decode(&g.tokens)?;
@@ -217,8 +229,10 @@ pub fn abstractive(
         g.generate_seconds,
         start.elapsed().as_secs_f64()
     );
-    let english = split_summary(&reply, k);
-    let truncated = g.stop != StopReason::EndOfTurn;
+    let (english, written) = split_summary(&reply, k);
+    // Only a reply that ran out of room before its k-th sentence ended can
+    // leave a kept sentence cut off; extra sentences are simply dropped.
+    let truncated = g.stop != StopReason::EndOfTurn && written <= k;
 
     let vi = translate_to_vietnamese(lm, &english, seed)?;
     let refs: Vec<&str> = english.iter().map(String::as_str).collect();
@@ -311,7 +325,8 @@ mod tests {
     fn replies_are_cleaned_and_split() {
         let reply = "Summary:\n1. Vietnam hosted the signing of the UN convention in Hanoi on October 25. \
                      Nearly 70 countries signed it.\n2) - The British ambassador called for cooperation.";
-        let s = split_summary(reply, 5);
+        let (s, written) = split_summary(reply, 5);
+        assert_eq!(written, 3);
         assert_eq!(
             s,
             vec![
@@ -320,8 +335,8 @@ mod tests {
                 "The British ambassador called for cooperation."
             ]
         );
-        assert_eq!(split_summary(reply, 2).len(), 2);
-        assert!(split_summary("  \n", 3).is_empty());
+        assert_eq!(split_summary(reply, 2), (s[..2].to_vec(), 3));
+        assert!(split_summary("  \n", 3).0.is_empty());
     }
 
     fn doc(source: &str, target: &str) -> TranslationDocument {

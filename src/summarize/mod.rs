@@ -29,6 +29,7 @@ pub mod abstractive;
 
 use serde::Serialize;
 
+use crate::align::translation::round3;
 use crate::align::{cosine_matrix, dot};
 use crate::backend::embedder::{EmbedKind, Embedder};
 use crate::error::Result;
@@ -99,8 +100,9 @@ pub struct Support {
     pub doc: usize,
     /// Segment `id` in that document.
     pub segment: usize,
-    /// Cosine between the summary sentence and the segment.
-    pub score: f32,
+    /// Cosine between the summary sentence and the segment (1.0 for the
+    /// segment an extractive sentence is).
+    pub score: f64,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -236,10 +238,6 @@ impl Units {
 
 fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-pub(crate) fn round3(x: f32) -> f32 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// The normalized mean of two unit vectors.
@@ -399,16 +397,13 @@ pub(crate) fn supporting_docs(support: &[Support]) -> Vec<usize> {
 }
 
 /// With several inputs, say whether a sentence is shared or single-source.
+/// (An unsupported sentence is neither.)
 pub(crate) fn mark_sharing(flags: &mut Vec<String>, docs: &[usize], n_docs: usize) {
-    if n_docs > 1 {
-        flags.push(
-            if docs.len() > 1 {
-                "shared"
-            } else {
-                "single-source"
-            }
-            .to_string(),
-        );
+    match docs.len() {
+        _ if n_docs < 2 => {}
+        0 => {}
+        1 => flags.push("single-source".to_string()),
+        _ => flags.push("shared".to_string()),
     }
 }
 
@@ -468,5 +463,8 @@ mod tests {
         let mut g = Vec::new();
         mark_sharing(&mut g, &[1], 2);
         assert_eq!(g, vec!["single-source"]);
+        let mut h = Vec::new();
+        mark_sharing(&mut h, &[], 2);
+        assert!(h.is_empty());
     }
 }

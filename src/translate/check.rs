@@ -4,6 +4,7 @@
 //! problem is retried without context; what remains becomes a flag.
 
 use super::Lang;
+use crate::text::lang::is_vietnamese_letter;
 
 /// What is wrong with a reply as the translation of its source sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,12 +89,6 @@ pub fn clean_reply(reply: &str, source: &str) -> String {
     text.to_string()
 }
 
-/// Letters only Vietnamese uses among Latin scripts (with their tone-marked forms).
-fn is_vietnamese_letter(c: char) -> bool {
-    let c = c.to_lowercase().next().unwrap_or(c);
-    "ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ".contains(c)
-}
-
 /// Share of words carrying Vietnamese letters.
 fn vietnamese_word_share(text: &str) -> f64 {
     let words: Vec<&str> = text
@@ -166,11 +161,45 @@ pub fn check(target: &str, source: &str, to: Lang) -> Vec<Problem> {
             problems.push(Problem::SourceWordsLeft);
         }
     }
-    let source_numbers = numbers(source);
+    let mut source_numbers = numbers(source);
+    source_numbers.extend(month_numbers(source));
     if numbers(target).iter().any(|n| !source_numbers.contains(n)) {
         problems.push(Problem::NewNumber);
     }
     problems
+}
+
+/// Month numbers implied by English month names: "October 25" becomes
+/// "25/10" in Vietnamese, and that 10 is not invented.
+fn month_numbers(text: &str) -> Vec<String> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphabetic())
+        .map(str::to_lowercase)
+        .collect();
+    MONTHS
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| {
+            words
+                .iter()
+                .any(|w| w == *m || (w.len() == 3 && m.starts_with(w.as_str())))
+        })
+        .map(|(i, _)| (i + 1).to_string())
+        .collect()
 }
 
 /// Joins a multi-line reply into one line: the fallback when a retry also
@@ -252,6 +281,21 @@ mod tests {
                 "The budget is $40 million, up 5.66% from 2024.",
                 src,
                 Lang::En
+            ),
+            vec![Problem::NewNumber]
+        );
+        // English to Vietnamese: the month name becomes its number.
+        assert!(check(
+            "Ngày 25/10, buổi lễ bắt đầu.",
+            "On October 25, the ceremony began.",
+            Lang::Vi
+        )
+        .is_empty());
+        assert_eq!(
+            check(
+                "Ngày 25/11, buổi lễ bắt đầu.",
+                "On October 25, the ceremony began.",
+                Lang::Vi
             ),
             vec![Problem::NewNumber]
         );

@@ -152,6 +152,19 @@ pub fn generate(
     stop_tokens: &[u32],
     cfg: &GenerateConfig,
 ) -> Result<Generation> {
+    generate_until(model, cache, prompt, stop_tokens, cfg, &mut |_| false)
+}
+
+/// [`generate`], also stopping (as at an end of turn) as soon as `done`
+/// returns true for the tokens generated so far.
+pub fn generate_until(
+    model: &dyn CausalLm,
+    cache: &mut KvCache,
+    prompt: &[u32],
+    stop_tokens: &[u32],
+    cfg: &GenerateConfig,
+    done: &mut dyn FnMut(&[u32]) -> bool,
+) -> Result<Generation> {
     let guard = RepetitionGuard::default();
     let mut sampler = Sampler::new(cfg);
     let start = Instant::now();
@@ -169,6 +182,9 @@ pub fn generate(
         tokens.push(next);
         if guard.is_looping(&tokens) {
             break StopReason::Repetition;
+        }
+        if done(&tokens) {
+            break StopReason::EndOfTurn;
         }
         if tokens.len() >= max_new {
             break StopReason::MaxTokens;

@@ -1,0 +1,3 @@
+//! Evaluation metrics computed by dich itself (no Python needed).
+
+pub mod rouge;
