@@ -19,6 +19,9 @@ pub enum Problem {
     SourceWordsLeft,
     /// A number in the target that the source does not have: invented.
     NewNumber,
+    /// Letters of a script that is neither Latin nor used by the source
+    /// (a small model sometimes drifts into Cyrillic or Chinese mid-sentence).
+    ForeignScript,
 }
 
 impl Problem {
@@ -29,6 +32,7 @@ impl Problem {
             Problem::Untranslated => "untranslated",
             Problem::SourceWordsLeft => "source-words-left",
             Problem::NewNumber => "new-number",
+            Problem::ForeignScript => "foreign-script",
         }
     }
 
@@ -37,7 +41,7 @@ impl Problem {
         match self {
             Problem::Empty => 8,
             Problem::Untranslated => 4,
-            Problem::Multiline => 2,
+            Problem::Multiline | Problem::ForeignScript => 2,
             Problem::NewNumber | Problem::SourceWordsLeft => 1,
         }
     }
@@ -161,12 +165,26 @@ pub fn check(target: &str, source: &str, to: Lang) -> Vec<Problem> {
             problems.push(Problem::SourceWordsLeft);
         }
     }
+    if target
+        .chars()
+        .any(|c| c.is_alphabetic() && !is_latin(c) && !source.contains(c))
+    {
+        problems.push(Problem::ForeignScript);
+    }
     let mut source_numbers = numbers(source);
     source_numbers.extend(month_numbers(source));
     if numbers(target).iter().any(|n| !source_numbers.contains(n)) {
         problems.push(Problem::NewNumber);
     }
     problems
+}
+
+/// Latin letters in all their Unicode blocks (Vietnamese included), and
+/// combining marks, which decomposed Latin text carries.
+fn is_latin(c: char) -> bool {
+    c.is_ascii()
+        || matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}' | '\u{2C60}'..='\u{2C7F}' | '\u{A720}'..='\u{A7FF}')
+        || unicode_normalization::char::is_combining_mark(c)
 }
 
 /// Month numbers implied by English month names: "October 25" becomes
@@ -284,6 +302,13 @@ mod tests {
             ),
             vec![Problem::NewNumber]
         );
+        // Another script in the middle of a Vietnamese sentence.
+        assert_eq!(
+            check("Lễ ký kết đã được открыт tại Hà Nội.", "The signing ceremony opened in Hanoi.", Lang::Vi),
+            vec![Problem::ForeignScript]
+        );
+        // Script the source itself uses is not foreign.
+        assert!(check("Ông nói “Привет” với mọi người.", "He said “Привет” to everyone.", Lang::Vi).is_empty());
         // English to Vietnamese: the month name becomes its number.
         assert!(check(
             "Ngày 25/10, buổi lễ bắt đầu.",
