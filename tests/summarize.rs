@@ -14,13 +14,7 @@ const VI_SEED: &str = "seeds/vi-vtc-hanoi-convention-signing.txt";
 const EN_SEED: &str = "seeds/en-sggp-global-shield.txt";
 
 fn dich() -> Command {
-    // The embedder is fetched through the library first, so the binary runs
-    // against a ready cache.
-    common::default_embedder_paths();
-    let mut c = Command::cargo_bin("dich").unwrap();
-    c.env_remove("DICH_LOG")
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
+    common::dich(false)
 }
 
 fn run_json(args: &[&str]) -> Value {

@@ -12,12 +12,7 @@ const VI_DOC: &str = "tests/fixtures/translation_vi_seed.json";
 const EN_DOC: &str = "tests/fixtures/translation_en_seed.json";
 
 fn dich() -> Command {
-    common::default_model();
-    common::default_embedder_paths();
-    let mut c = Command::cargo_bin("dich").unwrap();
-    c.env_remove("DICH_LOG")
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
+    common::dich(true)
 }
 
 fn run(args: &[&str]) -> String {

@@ -181,7 +181,6 @@ pub fn abstractive(
     let k = opts.length.count(units.units.len().max(1));
     let prompts = PromptBuilder::new(lm)?;
     let prompt = prompts.chat(SYSTEM, &user_message(docs, k))?;
-    let mut cache = lm.model.new_cache();
     let cfg = GenerateConfig {
         max_new_tokens: TOKENS_PER_SENTENCE * k + 64,
         seed,
@@ -197,28 +196,23 @@ pub fn abstractive(
                 .decode(tokens)
                 .is_ok_and(|text| split_summary(&text, k).1 > k)
     };
-    let mut g = generate_until(
-        lm.model.as_ref(),
-        &mut cache,
-        &prompt,
-        &lm.stop_tokens,
-        &cfg,
-        &mut enough,
-    )?;
-    if g.stop == StopReason::Repetition {
+    let mut write = |cfg: &GenerateConfig| {
         let mut cache = lm.model.new_cache();
-        let cfg = GenerateConfig {
-            repeat_penalty: Some((1.3, 64)),
-            ..cfg
-        };
-        g = generate_until(
+        generate_until(
             lm.model.as_ref(),
             &mut cache,
             &prompt,
             &lm.stop_tokens,
-            &cfg,
+            cfg,
             &mut enough,
-        )?;
+        )
+    };
+    let mut g = write(&cfg)?;
+    if g.stop == StopReason::Repetition {
+        g = write(&GenerateConfig {
+            repeat_penalty: Some((1.3, 64)),
+            ..cfg
+        })?;
     }
     let reply = lm.decode(&g.tokens)?;
     tracing::info!(

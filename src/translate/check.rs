@@ -304,11 +304,20 @@ mod tests {
         );
         // Another script in the middle of a Vietnamese sentence.
         assert_eq!(
-            check("Lễ ký kết đã được открыт tại Hà Nội.", "The signing ceremony opened in Hanoi.", Lang::Vi),
+            check(
+                "Lễ ký kết đã được открыт tại Hà Nội.",
+                "The signing ceremony opened in Hanoi.",
+                Lang::Vi
+            ),
             vec![Problem::ForeignScript]
         );
         // Script the source itself uses is not foreign.
-        assert!(check("Ông nói “Привет” với mọi người.", "He said “Привет” to everyone.", Lang::Vi).is_empty());
+        assert!(check(
+            "Ông nói “Привет” với mọi người.",
+            "He said “Привет” to everyone.",
+            Lang::Vi
+        )
+        .is_empty());
         // English to Vietnamese: the month name becomes its number.
         assert!(check(
             "Ngày 25/10, buổi lễ bắt đầu.",

@@ -16,21 +16,24 @@ pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// The default translator, verified; pulled on first use (tests never skip
-/// for a missing model).
+/// The catalog's default model for `role`, verified; pulled (and imported)
+/// on first use: tests never skip for a missing model.
+fn resolve_default(role: Role) -> ModelPaths {
+    let catalog = Catalog::builtin().expect("builtin catalog");
+    models::resolve(
+        &Store::default(),
+        &catalog,
+        None,
+        role,
+        ResolveOptions { offline: false },
+    )
+    .unwrap_or_else(|e| panic!("cannot get the default {role} model: {e}"))
+}
+
+/// The default translator.
 pub fn default_model() -> &'static ModelPaths {
     static MODEL: OnceLock<ModelPaths> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        let catalog = Catalog::builtin().expect("builtin catalog");
-        models::resolve(
-            &Store::default(),
-            &catalog,
-            None,
-            Role::Translator,
-            ResolveOptions { offline: false },
-        )
-        .unwrap_or_else(|e| panic!("cannot get the default model: {e}"))
-    })
+    MODEL.get_or_init(|| resolve_default(Role::Translator))
 }
 
 /// The default translator loaded once per test binary.
@@ -42,20 +45,10 @@ pub fn loaded() -> &'static LoadedLm {
     })
 }
 
-/// The default embedder, verified; pulled (and imported) on first use.
+/// The default embedder.
 pub fn default_embedder_paths() -> &'static ModelPaths {
     static MODEL: OnceLock<ModelPaths> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        let catalog = Catalog::builtin().expect("builtin catalog");
-        models::resolve(
-            &Store::default(),
-            &catalog,
-            None,
-            Role::Embedder,
-            ResolveOptions { offline: false },
-        )
-        .unwrap_or_else(|e| panic!("cannot get the default embedder: {e}"))
-    })
+    MODEL.get_or_init(|| resolve_default(Role::Embedder))
 }
 
 /// The default embedder loaded once per test binary.
@@ -66,6 +59,20 @@ pub fn embedder() -> &'static BertEmbedder {
         BertEmbedder::load(dir, &candle_core::Device::Cpu)
             .unwrap_or_else(|e| panic!("cannot load the default embedder: {e}"))
     })
+}
+
+/// The real `dich` binary, run from the repository root, with the default
+/// models ready in the cache (fetched through the library first, so the
+/// binary never races another test to download them).
+pub fn dich(needs_translator: bool) -> assert_cmd::Command {
+    if needs_translator {
+        default_model();
+    }
+    default_embedder_paths();
+    let mut c = assert_cmd::Command::cargo_bin("dich").expect("the dich binary");
+    c.env_remove("DICH_LOG")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
 }
 
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
