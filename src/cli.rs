@@ -307,14 +307,15 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
     let input = read_input(&args.file)?;
     let device = device::select(&args.runtime.device)?;
     let model = resolve_translator(g, args.runtime.model.as_deref())?;
+    // A bad model file fails in seconds, before anything else is fetched.
+    let lm = LoadedLm::from_gguf(&model.path, &device)?;
     // Resolve (and fetch) the embedder before minutes of translation, so a
-    // missing model fails now.
+    // missing embedder fails now rather than at the end.
     let scorer = if args.no_score {
         None
     } else {
         Some(resolve_embedder(g, args.embedder.as_deref())?)
     };
-    let lm = LoadedLm::from_gguf(&model.path, &device)?;
     let opts = TranslateOptions {
         from,
         to,
@@ -477,11 +478,13 @@ fn summarize_cmd(g: &GlobalArgs, args: SummarizeArgs) -> Result<()> {
     } else {
         None
     };
-    let emb_paths = resolve_embedder(g, args.embedder.as_deref())?;
+    // As in `translate`: check the model file, then fetch the embedder, then
+    // start the long work.
     let lm = match &lm_paths {
         Some(p) => Some(LoadedLm::from_gguf(&p.path, &device)?),
         None => None,
     };
+    let emb_paths = resolve_embedder(g, args.embedder.as_deref())?;
     let mut documents = Vec::new();
     for source in sources {
         match source {
