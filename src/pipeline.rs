@@ -29,6 +29,32 @@ pub fn translate_document(
     progress: &dyn Fn(ProgressEvent),
 ) -> Result<TranslationDocument> {
     let start = Instant::now();
+    if segment(&input.text).is_empty() {
+        return Err(Error::NothingToTranslate {
+            input: input.name.clone(),
+        });
+    }
+    let mut translator = Translator::new(lm, opts.clone())?;
+    let prefix = translator.prefix_stats().clone();
+    let mut doc = translate_with(&mut translator, model, input, progress)?;
+    let s = &mut doc.stats;
+    s.prompt_tokens += prefix.prompt_tokens;
+    s.prompt_s = round(s.prompt_s + prefix.prompt_s);
+    s.load_s = round(lm.load_seconds);
+    s.wall_s = round(start.elapsed().as_secs_f64() + lm.load_seconds);
+    Ok(doc)
+}
+
+/// Translates `input` with an existing translator, so that its instruction
+/// prefix (computed once) serves many documents: what `dich batch` does.
+/// The document's stats count its own work only (`load_s` is 0).
+pub fn translate_with(
+    translator: &mut Translator,
+    model: &ModelPaths,
+    input: &Input,
+    progress: &dyn Fn(ProgressEvent),
+) -> Result<TranslationDocument> {
+    let start = Instant::now();
     let segments = segment(&input.text);
     if segments.is_empty() {
         return Err(Error::NothingToTranslate {
@@ -36,10 +62,11 @@ pub fn translate_document(
         });
     }
     progress(ProgressEvent::Start(segments.len()));
-    let mut translator = Translator::new(lm, opts.clone())?;
+    translator.take_stats();
     let results = translator
         .translate_segments(&input.text, &segments, |_| progress(ProgressEvent::Segment))?;
-    let run = translator.stats().clone();
+    let run = translator.take_stats();
+    let opts = translator.options();
     let segments = segments
         .iter()
         .zip(results)
@@ -66,12 +93,12 @@ pub fn translate_document(
         scorer: None,
         segments,
         stats: Stats {
-            load_s: round(lm.load_seconds),
+            load_s: 0.0,
             prompt_tokens: run.prompt_tokens,
             generated_tokens: run.generated_tokens,
             prompt_s: round(run.prompt_s),
             generate_s: round(run.generate_s),
-            wall_s: round(start.elapsed().as_secs_f64() + lm.load_seconds),
+            wall_s: round(start.elapsed().as_secs_f64()),
         },
     })
 }

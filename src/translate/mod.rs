@@ -21,7 +21,7 @@ use crate::text::{model_text, Segment, SegmentKind};
 use decode::{generate, GenerateConfig, StopReason};
 use prompt::PromptBuilder;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     Vi,
@@ -114,6 +114,13 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    pub fn merge(&mut self, other: &RunStats) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.generated_tokens += other.generated_tokens;
+        self.prompt_s += other.prompt_s;
+        self.generate_s += other.generate_s;
+    }
+
     fn add(&mut self, g: &decode::Generation) {
         self.prompt_tokens += g.prompt_tokens;
         self.generated_tokens += g.tokens.len();
@@ -129,6 +136,8 @@ pub struct Translator<'a> {
     prompts: PromptBuilder<'a>,
     opts: TranslateOptions,
     prefix: KvCache,
+    /// The cost of computing `prefix`, paid once per translator.
+    prefix_stats: RunStats,
     stats: RunStats,
 }
 
@@ -181,7 +190,7 @@ impl<'a> Translator<'a> {
         let start = Instant::now();
         let mut prefix = lm.model.new_cache();
         lm.model.forward(&prefix_tokens, &mut prefix)?;
-        let stats = RunStats {
+        let prefix_stats = RunStats {
             prompt_tokens: prefix_tokens.len(),
             prompt_s: start.elapsed().as_secs_f64(),
             ..RunStats::default()
@@ -189,19 +198,31 @@ impl<'a> Translator<'a> {
         tracing::debug!(
             "instruction prefix: {} tokens in {:.1}s",
             prefix_tokens.len(),
-            stats.prompt_s
+            prefix_stats.prompt_s
         );
         Ok(Self {
             lm,
             prompts,
             opts,
             prefix,
-            stats,
+            prefix_stats,
+            stats: RunStats::default(),
         })
     }
 
-    pub fn stats(&self) -> &RunStats {
-        &self.stats
+    pub fn options(&self) -> &TranslateOptions {
+        &self.opts
+    }
+
+    /// What computing the instruction prefix cost (once, in [`Self::new`]).
+    pub fn prefix_stats(&self) -> &RunStats {
+        &self.prefix_stats
+    }
+
+    /// Token counts and times of the translations since the last call (or
+    /// since creation), not counting the prefix; the counters restart at 0.
+    pub fn take_stats(&mut self) -> RunStats {
+        std::mem::take(&mut self.stats)
     }
 
     fn fresh_conversation(&self, context: Option<(&str, &str)>) -> Result<Conversation> {
