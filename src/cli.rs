@@ -57,6 +57,15 @@ pub enum Command {
     /// Summarize one or more articles (Vietnamese or English) into aligned
     /// English and Vietnamese sentences linked to their supporting segments.
     Summarize(SummarizeArgs),
+    /// Translate (or summarize) many documents: a JSONL file, a directory
+    /// of .txt files, or JSONL on stdin. Resumable, shardable, one output
+    /// record per input record. `dich batch merge` joins shard outputs.
+    ///
+    /// Exit codes: 0 every record succeeded; 1 the run could not start or
+    /// finish (bad arguments, model, unwritable or locked output); 2 usage
+    /// error; 3 the run finished but some records are errors (see their
+    /// `error` objects); 4 (merge) records are missing or repeated.
+    Batch(BatchArgs),
     /// Score summaries or translations against references.
     Eval {
         #[command(subcommand)]
@@ -120,6 +129,102 @@ pub struct TranslateArgs {
     /// Default: the catalog's default embedder.
     #[arg(long)]
     pub embedder: Option<String>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct BatchArgs {
+    #[command(subcommand)]
+    pub command: Option<BatchCommand>,
+    #[command(flatten)]
+    pub run: BatchRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Merge shard outputs into one output in input order, checking that
+    /// every input record appears exactly once (exit 4 if not).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' outputs (e.g. out.shard-*.jsonl).
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// The merged output (written atomically, with a manifest beside it).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// The input the shards ran over, to list missing records. Default: the
+    /// input path recorded in the shards' manifests.
+    #[arg(long)]
+    pub input: Option<String>,
+    /// Write the merged output even when records are missing or repeated
+    /// (the exit code is still 4).
+    #[arg(long)]
+    pub allow_gaps: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchRunArgs {
+    /// A JSONL file of {"id", "text", "lang"?, ...} records, a directory of
+    /// .txt files (id = relative path), or `-` for JSONL on stdin.
+    #[arg(required = true)]
+    pub input: Option<String>,
+    /// The output JSONL: one record per input record. Rerunning the same
+    /// command resumes it. `{shard}` and `{shards}` are replaced by the
+    /// shard index and count.
+    #[arg(short, long, required = true)]
+    pub output: Option<String>,
+    #[arg(long, value_enum, default_value_t = dich::batch::Task::Translate)]
+    pub task: dich::batch::Task,
+    /// Segment fields in each record: full (as `dich translate --format
+    /// json`) or compact (id, span, target, flags).
+    #[arg(long, value_enum, default_value_t = dich::batch::RecordFormat::Full)]
+    pub format: dich::batch::RecordFormat,
+    /// Source language of records without a `lang` field: auto (detected
+    /// per record), vi or en. The target is the other language.
+    #[arg(long, default_value = "auto")]
+    pub lang: String,
+    /// Texts longer than this (in characters) are reported as `too-long`
+    /// errors instead of being translated.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_chars: usize,
+    /// Process only shard K of N (0 <= K < N) by a stable hash of the id, or
+    /// `auto` from a Slurm job array or a Kubernetes Indexed Job (see the
+    /// README).
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Do not score (source, target) pairs with the embedder.
+    #[arg(long)]
+    pub no_score: bool,
+    /// Leave per-record timings out, so that records are byte-identical
+    /// across runs (greedy decoding is deterministic).
+    #[arg(long)]
+    pub no_timings: bool,
+    /// Run again the records that failed in earlier runs of this output.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Rewrite the output with all finished records this often (seconds;
+    /// 0 = only at the end). Finished records are safe on disk either way.
+    #[arg(long, default_value_t = 300)]
+    pub checkpoint_secs: u64,
+    /// Translate each sentence alone, without the paragraph as context.
+    #[arg(long)]
+    pub no_context: bool,
+    /// Summary length in sentences (--task summarize).
+    #[arg(long, default_value_t = 5)]
+    pub sentences: usize,
+    /// Summary method (--task summarize).
+    #[arg(long, value_enum, default_value_t = Method::Extractive)]
+    pub method: Method,
+    /// The embedder: a catalog name or a model directory.
+    #[arg(long)]
+    pub embedder: Option<String>,
+    #[arg(long, default_value_t = 299_792_458)]
+    pub seed: u64,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }
@@ -264,16 +369,161 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs the command; the exit code is 0 unless a command reports partial
+/// failure (see `dich batch --help`). Errors exit with 1.
+pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    let ok = |r: Result<()>| r.map(|()| std::process::ExitCode::SUCCESS);
     match cli.command {
-        Command::Translate(args) => translate(&cli.global, args),
-        Command::Align(args) => align_cmd(&cli.global, args),
-        Command::Summarize(args) => summarize_cmd(&cli.global, args),
-        Command::Eval { command } => match command {
-            EvalCommand::Rouge(args) => rouge_cmd(args),
+        Command::Translate(args) => ok(translate(&cli.global, args)),
+        Command::Align(args) => ok(align_cmd(&cli.global, args)),
+        Command::Summarize(args) => ok(summarize_cmd(&cli.global, args)),
+        Command::Batch(args) => match args.command {
+            Some(BatchCommand::Merge(m)) => merge_cmd(m),
+            None => batch_cmd(&cli.global, args.run),
         },
-        Command::Models { command } => models_cmd(&cli.global, command),
+        Command::Eval { command } => match command {
+            EvalCommand::Rouge(args) => ok(rouge_cmd(args)),
+        },
+        Command::Models { command } => ok(models_cmd(&cli.global, command)),
     }
+}
+
+/// Exit code of a batch run that finished with failed records.
+pub const EXIT_FAILED_RECORDS: u8 = 3;
+/// Exit code of a merge that found missing or repeated records.
+pub const EXIT_INCOMPLETE: u8 = 4;
+
+fn batch_cmd(g: &GlobalArgs, args: BatchRunArgs) -> Result<std::process::ExitCode> {
+    use dich::batch::{self, shard::Shard};
+    let (Some(input), Some(output)) = (args.input, args.output) else {
+        bail!("dich batch needs INPUT and -o OUTPUT");
+    };
+    set_threads(args.runtime.threads)?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let output = match shard {
+        Some(s) => output
+            .replace("{shard}", &s.index.to_string())
+            .replace("{shards}", &s.count.to_string()),
+        None if output.contains("{shard}") => {
+            bail!("-o {output}: `{{shard}}` needs --shard")
+        }
+        None => output,
+    };
+    if args.sentences == 0 {
+        bail!("--sentences must be at least 1");
+    }
+    if args.max_chars == 0 {
+        bail!("--max-chars must be at least 1");
+    }
+    let lang = match args.lang.as_str() {
+        "auto" => None,
+        code => Some(parse_lang(code, "--lang")?),
+    };
+    let opts = batch::BatchOptions {
+        input: input.clone(),
+        output: PathBuf::from(&output),
+        task: args.task,
+        format: args.format,
+        lang,
+        max_chars: args.max_chars,
+        shard,
+        score: !args.no_score,
+        timings: !args.no_timings,
+        retry_failed: args.retry_failed,
+        checkpoint_secs: args.checkpoint_secs,
+        translate: TranslateOptions {
+            context: !args.no_context,
+            seed: args.seed,
+            ..TranslateOptions::default()
+        },
+        summary: SummaryOptions {
+            method: args.method,
+            length: Length::Sentences(args.sentences),
+            ..SummaryOptions::default()
+        },
+    };
+    // Input and output first: a bad input file or a locked output fails in
+    // milliseconds, before any model is fetched or loaded.
+    let prepared = batch::prepare(opts.clone())?;
+    if let Some(s) = shard {
+        tracing::info!("shard {s}: {} of the input's records", prepared.selected());
+    }
+    tracing::info!(
+        "{}: {} records to do, {} already in {}",
+        prepared.input_name(),
+        prepared.todo(),
+        prepared.recovery().finished,
+        output
+    );
+    let report = if prepared.needs_models() {
+        let device = device::select(&args.runtime.device)?;
+        let lm_paths = resolve_translator(g, args.runtime.model.as_deref())?;
+        let lm = LoadedLm::from_gguf(&lm_paths.path, &device)?;
+        let needs_embedder = opts.score || opts.task == batch::Task::Summarize;
+        let emb_paths = if needs_embedder {
+            Some(resolve_embedder(g, args.embedder.as_deref())?)
+        } else {
+            None
+        };
+        let embedder = match &emb_paths {
+            Some(p) => Some(load_embedder(p, &device)?),
+            None => None,
+        };
+        let models = batch::Models {
+            lm: &lm,
+            lm_paths: &lm_paths,
+            embedder: embedder
+                .as_ref()
+                .zip(emb_paths.as_ref())
+                .map(|(e, p)| (e as &dyn dich::backend::embedder::Embedder, model_ref(p))),
+        };
+        prepared.run(Some(&models))?
+    } else {
+        prepared.run(None)?
+    };
+    // The one-line summary is the run's result for humans: always printed.
+    eprintln!("{}", report.line());
+    Ok(if report.failed_total > 0 {
+        std::process::ExitCode::from(EXIT_FAILED_RECORDS)
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
+}
+
+fn merge_cmd(args: MergeArgs) -> Result<std::process::ExitCode> {
+    let opts = dich::batch::merge::MergeOptions {
+        shards: args.shards,
+        output: args.output.clone(),
+        input: args.input,
+        allow_gaps: args.allow_gaps,
+    };
+    let report = dich::batch::merge::merge(&opts)?;
+    if !report.complete() {
+        eprint!("{}", report.describe(20));
+    }
+    eprintln!(
+        "merge: {} records ({} failed) from {} shard output(s){}; {}",
+        report.records,
+        report.failed,
+        opts.shards.len(),
+        if report.checked_against_input {
+            ", checked against the input"
+        } else {
+            ", checked against the shard manifests"
+        },
+        if report.written {
+            format!("wrote {}", args.output.display())
+        } else {
+            "nothing written (use --allow-gaps to write anyway)".to_string()
+        }
+    );
+    Ok(if !report.complete() {
+        std::process::ExitCode::from(EXIT_INCOMPLETE)
+    } else if report.failed > 0 {
+        std::process::ExitCode::from(EXIT_FAILED_RECORDS)
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
 }
 
 fn set_threads(threads: Option<usize>) -> Result<()> {

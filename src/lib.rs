@@ -5,10 +5,11 @@
 //! `input` (read and validate text) -> `text` (segments with byte spans) ->
 //! `translate` (prompting and decoding over a `backend` model that `models`
 //! found and verified) -> `output` (text, JSON, Markdown). `pipeline` strings
-//! them together.
+//! them together; `batch` runs it over many documents, resumably.
 
 pub mod align;
 pub mod backend;
+pub mod batch;
 pub mod error;
 pub mod eval;
 pub mod input;

@@ -1,5 +1,5 @@
 //! The `dich` binary: parse arguments, run, print the error chain to stderr,
-//! exit with a code (0 ok, 1 error, 2 usage). A closed stdout pipe is not an error.
+//! exit with a code (0 ok, 1 error, 2 usage; `dich batch` adds 3 and 4). A closed stdout pipe is not an error.
 
 mod cli;
 
@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     cli::init(&args.global);
     match cli::run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

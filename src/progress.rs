@@ -49,6 +49,13 @@ pub fn items(len: u64, message: impl Into<String>) -> ProgressBar {
     pb
 }
 
+/// The bar of a batch run: its length is the characters of text to
+/// translate (so the ETA holds when documents differ in length); the message
+/// carries records done, rates and failures.
+pub fn batch(chars: u64) -> ProgressBar {
+    bar(chars, "{msg} [{elapsed_precise}] [{wide_bar}] ({eta})")
+}
+
 /// Human-readable size for messages: "1.1 GB", "68.3 MB".
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
