@@ -53,7 +53,12 @@ pub fn items(len: u64, message: impl Into<String>) -> ProgressBar {
 /// translate (so the ETA holds when documents differ in length); the message
 /// carries records done, rates and failures.
 pub fn batch(chars: u64) -> ProgressBar {
-    bar(chars, "{msg} [{elapsed_precise}] [{wide_bar}] ({eta})")
+    let pb = bar(chars, "[{elapsed_precise}] [{bar:30}] {msg} (ETA {eta})");
+    // Documents take minutes: keep the clock moving between updates.
+    if !pb.is_hidden() {
+        pb.enable_steady_tick(std::time::Duration::from_secs(1));
+    }
+    pb
 }
 
 /// Human-readable size for messages: "1.1 GB", "68.3 MB".

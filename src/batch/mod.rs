@@ -586,6 +586,7 @@ impl Prepared {
             .map(|w| w.text.chars().count() as u64)
             .sum();
         let bar = crate::progress::batch(total_chars.max(1));
+        bar.set_message(format!("0/{}", todo.len()));
         let mut translators: HashMap<(Lang, Lang), Translator> = HashMap::new();
         let (mut processed, mut failed, mut generated, mut prompt) = (0, 0, 0usize, 0usize);
         // Records that went through the model (input errors take no time).
@@ -600,8 +601,22 @@ impl Prepared {
                 Err(e) => Err(e.clone()),
                 Ok(w) => {
                     let models = models.ok_or_else(|| Error::Internal("no models".into()))?;
+                    // Within a long document the bar shows its segments.
+                    let segments = std::cell::Cell::new((0usize, 0usize));
+                    let base = bar.message();
+                    let on_segment = |ev: crate::pipeline::ProgressEvent| {
+                        let (done, n) = segments.get();
+                        let now = match ev {
+                            crate::pipeline::ProgressEvent::Start(n) => (0, n),
+                            crate::pipeline::ProgressEvent::Segment => (done + 1, n),
+                        };
+                        segments.set(now);
+                        if !bar.is_hidden() {
+                            bar.set_message(format!("{base} · seg {}/{}", now.0, now.1));
+                        }
+                    };
                     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        process(models, &mut translators, rec, w, &self.opts)
+                        process(models, &mut translators, rec, w, &self.opts, &on_segment)
                     }));
                     match run {
                         Ok(r) => r,
@@ -653,7 +668,7 @@ impl Prepared {
                 }
             }
             bar.set_message(format!(
-                "{processed}/{todo_len} records · {:.2} docs/min · {:.1} tok/s · {failed} failed",
+                "{processed}/{todo_len} · {:.1} docs/min · {:.1} tok/s · {failed} failed",
                 documents as f64 * 60.0 / elapsed,
                 generated as f64 / elapsed
             ));
@@ -730,6 +745,7 @@ fn process<'a>(
     rec: &Record,
     w: &Work,
     opts: &BatchOptions,
+    progress: &dyn Fn(crate::pipeline::ProgressEvent),
 ) -> std::result::Result<Processed, RecordError> {
     let from = source_lang(w, opts.lang);
     let to = other(from);
@@ -755,7 +771,7 @@ fn process<'a>(
         name: rec.label(),
         text: w.text.clone(),
     };
-    let mut doc = crate::pipeline::translate_with(translator, models.lm_paths, &input, &|_| {})
+    let mut doc = crate::pipeline::translate_with(translator, models.lm_paths, &input, progress)
         .map_err(|e| record_error(rec, e))?;
     let translate_s = secs(t_start.elapsed());
     let summarize = opts.task == Task::Summarize;
