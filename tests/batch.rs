@@ -739,3 +739,56 @@ fn slurm_example_scripts_shard_and_merge() {
     let ids: Vec<u64> = merged.iter().map(|v| v["id"].as_u64().unwrap()).collect();
     assert_eq!(ids, (0..30).collect::<Vec<u64>>());
 }
+
+/// A manifest beside a deleted output does not block a new run with other
+/// settings; an output of one shard cannot be resumed as another.
+#[test]
+fn stale_manifest_and_shard_mismatch() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.jsonl");
+    let lines: String = (0..10)
+        .map(|i| format!("{{\"id\": {i}, \"text\": \"\"}}\n"))
+        .collect();
+    std::fs::write(&input, lines).unwrap();
+    let out = dir.path().join("o.jsonl");
+    let run = |extra: &[&str]| {
+        assert_cmd::Command::cargo_bin("dich")
+            .unwrap()
+            .env("DICH_HOME", home.path())
+            .args([
+                "--offline",
+                "batch",
+                input.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run(&["--shard", "0/2"]).status.code(), Some(3));
+    let o = run(&[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("this output belongs to shard 0/2, not (none)"),
+        "{err}"
+    );
+    std::fs::remove_file(&out).unwrap();
+    let o = run(&["--no-timings", "--format", "compact"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(records(&std::fs::read(&out).unwrap()).len(), 10);
+    let m = manifest(&out);
+    assert!(m["shard"].is_null());
+    assert_eq!(
+        m["runs"].as_array().unwrap().len(),
+        1,
+        "a fresh start, not a resume"
+    );
+}

@@ -196,6 +196,15 @@ pub fn prepare(opts: BatchOptions) -> Result<Prepared> {
         .collect();
     let manifest_path = manifest::manifest_path(&opts.output);
     let previous = Manifest::load(&manifest_path)?;
+    if let Some(dir) = opts.output.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+    }
+    let (journal, recovery) = Journal::open(&opts.output, &order, opts.retry_failed)?;
+    // A manifest beside an empty output describes nothing that could be
+    // mixed: the run starts afresh.
+    let previous = previous.filter(|_| !journal.is_empty());
     if let Some(prev) = &previous {
         if prev.shard != opts.shard {
             return Err(Error::InvalidDocument {
@@ -208,12 +217,6 @@ pub fn prepare(opts: BatchOptions) -> Result<Prepared> {
             });
         }
     }
-    if let Some(dir) = opts.output.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-    }
-    let (journal, recovery) = Journal::open(&opts.output, &order, opts.retry_failed)?;
     if recovery.from_part > 0 || recovery.dropped_partial {
         tracing::info!(
             "{}: recovered {} record(s) written by an interrupted run",
