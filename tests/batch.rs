@@ -776,6 +776,23 @@ fn stale_manifest_and_shard_mismatch() {
         "{err}"
     );
     std::fs::remove_file(&out).unwrap();
+    // The input as its own output is refused before anything is touched.
+    let before = std::fs::read(&input).unwrap();
+    let o = assert_cmd::Command::cargo_bin("dich")
+        .unwrap()
+        .env("DICH_HOME", home.path())
+        .args([
+            "--offline",
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            input.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is also the input"));
+    assert_eq!(std::fs::read(&input).unwrap(), before);
     let o = run(&["--no-timings", "--format", "compact"]);
     assert_eq!(
         o.status.code(),

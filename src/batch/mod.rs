@@ -163,6 +163,15 @@ fn hms(s: f64) -> String {
 /// touched, so bad input and a locked or corrupt output fail at once.
 pub fn prepare(opts: BatchOptions) -> Result<Prepared> {
     let started = SystemTime::now();
+    if opts.input != "-" {
+        let same = |a: &str, b: &std::path::Path| matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y);
+        if same(&opts.input, &opts.output) {
+            return Err(Error::InvalidDocument {
+                input: opts.output.display().to_string(),
+                message: "is also the input; write the output to another file".into(),
+            });
+        }
+    }
     let input = input::read(&opts.input, opts.max_chars)?;
     if input.records.is_empty() {
         return Err(Error::InvalidDocument {
