@@ -688,6 +688,18 @@ impl Prepared {
                 && last_checkpoint.elapsed().as_secs() >= self.opts.checkpoint_secs
             {
                 self.journal.checkpoint(&self.order)?;
+                // A run that is killed later keeps these counts.
+                if let Some(run) = runs.last_mut() {
+                    let c = RunCounters {
+                        processed,
+                        failed,
+                        documents,
+                        prompt,
+                        generated,
+                        generate_s,
+                    };
+                    c.fill(run, secs(start.elapsed()));
+                }
                 self.manifest(&settings, runs.clone(), false)
                     .save(&self.manifest_path)?;
                 last_checkpoint = Instant::now();
@@ -702,15 +714,15 @@ impl Prepared {
         let rate = |n: f64, s: f64| if s > 0.0 { n / s } else { 0.0 };
         if let Some(run) = runs.last_mut() {
             run.ended = Some(manifest::timestamp(SystemTime::now()));
-            run.processed = processed;
-            run.failed = failed;
-            run.wall_s = wall_s;
-            run.documents = documents;
-            run.documents_per_min = round2(rate(documents as f64 * 60.0, wall_s));
-            run.prompt_tokens = prompt;
-            run.generated_tokens = generated;
-            run.generated_tokens_per_s = round2(rate(generated as f64, wall_s));
-            run.decode_tokens_per_s = round2(rate(generated as f64, generate_s));
+            let c = RunCounters {
+                processed,
+                failed,
+                documents,
+                prompt,
+                generated,
+                generate_s,
+            };
+            c.fill(run, wall_s);
         }
         let order = std::mem::take(&mut self.order);
         let written = self.journal.len();
@@ -743,6 +755,31 @@ impl Prepared {
             output: opts.output,
             manifest: manifest_path,
         })
+    }
+}
+
+/// A run's running totals, written into its manifest entry.
+struct RunCounters {
+    processed: usize,
+    failed: usize,
+    documents: usize,
+    prompt: usize,
+    generated: usize,
+    generate_s: f64,
+}
+
+impl RunCounters {
+    fn fill(&self, run: &mut RunInfo, wall_s: f64) {
+        let rate = |n: f64, s: f64| if s > 0.0 { n / s } else { 0.0 };
+        run.processed = self.processed;
+        run.failed = self.failed;
+        run.wall_s = wall_s;
+        run.documents = self.documents;
+        run.documents_per_min = round2(rate(self.documents as f64 * 60.0, wall_s));
+        run.prompt_tokens = self.prompt;
+        run.generated_tokens = self.generated;
+        run.generated_tokens_per_s = round2(rate(self.generated as f64, wall_s));
+        run.decode_tokens_per_s = round2(rate(self.generated as f64, self.generate_s));
     }
 }
 
