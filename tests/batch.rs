@@ -58,6 +58,13 @@ fn dich_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("dich")
 }
 
+/// `dich --offline` with its cache at `home` (for runs that need no model).
+fn offline(home: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("dich").unwrap();
+    c.env("DICH_HOME", home).arg("--offline");
+    c
+}
+
 fn write_input(dir: &Path) -> PathBuf {
     let p = dir.join("in.jsonl");
     std::fs::write(&p, input_bytes()).unwrap();
@@ -488,11 +495,8 @@ fn bad_records_alone_need_no_model() {
         .filter(|(i, _)| BAD.iter().any(|(l, _)| *l == i + 1 && *l != 7))
         .flat_map(|(_, l)| [l, b"\n"].concat())
         .collect();
-    let o = assert_cmd::Command::cargo_bin("dich")
-        .unwrap()
-        .env("DICH_HOME", home.path())
+    let o = offline(home.path())
         .args([
-            "--offline",
             "batch",
             "-",
             "-o",
@@ -531,16 +535,8 @@ fn bad_records_alone_need_no_model() {
     std::fs::write(docs.join("2025/10/b.txt"), b"").unwrap();
     std::fs::write(docs.join("README.md"), b"not a document").unwrap();
     let out = dir.path().join("dir.jsonl");
-    let o = assert_cmd::Command::cargo_bin("dich")
-        .unwrap()
-        .env("DICH_HOME", home.path())
-        .args([
-            "--offline",
-            "batch",
-            docs.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
+    let o = offline(home.path())
+        .args(["batch", docs.to_str().unwrap(), "-o", out.to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
@@ -581,15 +577,13 @@ fn shard_auto_from_slurm_and_kubernetes() {
     std::fs::write(&input, lines).unwrap();
     let pattern = dir.path().join("o.{shard}-of-{shards}.jsonl");
     let run = |env: &[(&str, &str)]| {
-        let mut c = assert_cmd::Command::cargo_bin("dich").unwrap();
-        c.env("DICH_HOME", home.path())
-            .env_remove("SLURM_ARRAY_TASK_ID")
+        let mut c = offline(home.path());
+        c.env_remove("SLURM_ARRAY_TASK_ID")
             .env_remove("JOB_COMPLETION_INDEX");
         for (k, v) in env {
             c.env(k, v);
         }
         c.args([
-            "--offline",
             "batch",
             input.to_str().unwrap(),
             "-o",
@@ -774,11 +768,8 @@ fn stale_manifest_and_shard_mismatch() {
     std::fs::write(&input, lines).unwrap();
     let out = dir.path().join("o.jsonl");
     let run = |extra: &[&str]| {
-        assert_cmd::Command::cargo_bin("dich")
-            .unwrap()
-            .env("DICH_HOME", home.path())
+        offline(home.path())
             .args([
-                "--offline",
                 "batch",
                 input.to_str().unwrap(),
                 "-o",
@@ -799,11 +790,8 @@ fn stale_manifest_and_shard_mismatch() {
     std::fs::remove_file(&out).unwrap();
     // The input as its own output is refused before anything is touched.
     let before = std::fs::read(&input).unwrap();
-    let o = assert_cmd::Command::cargo_bin("dich")
-        .unwrap()
-        .env("DICH_HOME", home.path())
+    let o = offline(home.path())
         .args([
-            "--offline",
             "batch",
             input.to_str().unwrap(),
             "-o",

@@ -600,10 +600,7 @@ impl Prepared {
         let bar = crate::progress::batch(total_chars.max(1));
         bar.set_message(format!("0/{}", todo.len()));
         let mut translators: HashMap<(Lang, Lang), Translator> = HashMap::new();
-        let (mut processed, mut failed, mut generated, mut prompt) = (0, 0, 0usize, 0usize);
-        // Records that went through the model (input errors take no time).
-        let mut documents = 0usize;
-        let mut generate_s = 0.0;
+        let mut c = RunCounters::default();
         let mut last_checkpoint = Instant::now();
         let todo_len = todo.len();
         for &i in &todo {
@@ -653,20 +650,21 @@ impl Prepared {
             };
             let line = render(rec, &result, &self.opts);
             self.journal.append(&rec.key, &line, result.is_err())?;
-            processed += 1;
+            c.processed += 1;
             if let Ok(w) = &rec.work {
-                documents += 1;
+                c.documents += 1;
                 bar.inc(w.text.chars().count() as u64);
             }
             let elapsed = start.elapsed().as_secs_f64().max(1e-9);
             match &result {
                 Ok(p) => {
-                    generated += p.timings.generated_tokens;
-                    prompt += p.timings.prompt_tokens;
-                    generate_s += p.timings.generate_s;
+                    c.generated += p.timings.generated_tokens;
+                    c.prompt += p.timings.prompt_tokens;
+                    c.generate_s += p.timings.generate_s;
                     if bar.is_hidden() {
                         tracing::info!(
-                            "[{processed}/{todo_len}] {}: {} segments, {} tokens generated in {:.1}s",
+                            "[{}/{todo_len}] {}: {} segments, {} tokens generated in {:.1}s",
+                            c.processed,
                             rec.label(),
                             p.doc.segments.len(),
                             p.timings.generated_tokens,
@@ -675,14 +673,16 @@ impl Prepared {
                     }
                 }
                 Err(e) => {
-                    failed += 1;
+                    c.failed += 1;
                     bar.suspend(|| tracing::warn!("{} ({})", e.message, e.kind));
                 }
             }
             bar.set_message(format!(
-                "{processed}/{todo_len} · {:.1} docs/min · {:.1} tok/s · {failed} failed",
-                documents as f64 * 60.0 / elapsed,
-                generated as f64 / elapsed
+                "{}/{todo_len} · {:.1} docs/min · {:.1} tok/s · {} failed",
+                c.processed,
+                c.documents as f64 * 60.0 / elapsed,
+                c.generated as f64 / elapsed,
+                c.failed
             ));
             if self.opts.checkpoint_secs > 0
                 && last_checkpoint.elapsed().as_secs() >= self.opts.checkpoint_secs
@@ -690,14 +690,6 @@ impl Prepared {
                 self.journal.checkpoint(&self.order)?;
                 // A run that is killed later keeps these counts.
                 if let Some(run) = runs.last_mut() {
-                    let c = RunCounters {
-                        processed,
-                        failed,
-                        documents,
-                        prompt,
-                        generated,
-                        generate_s,
-                    };
                     c.fill(run, secs(start.elapsed()));
                 }
                 self.manifest(&settings, runs.clone(), false)
@@ -711,17 +703,8 @@ impl Prepared {
             .iter()
             .all(|&i| self.journal.is_done(&self.input.records[i].key));
         let wall_s = secs(start.elapsed());
-        let rate = |n: f64, s: f64| if s > 0.0 { n / s } else { 0.0 };
         if let Some(run) = runs.last_mut() {
             run.ended = Some(manifest::timestamp(SystemTime::now()));
-            let c = RunCounters {
-                processed,
-                failed,
-                documents,
-                prompt,
-                generated,
-                generate_s,
-            };
             c.fill(run, wall_s);
         }
         let order = std::mem::take(&mut self.order);
@@ -742,16 +725,16 @@ impl Prepared {
             input_records: input.records.len(),
             selected: selected.len(),
             done_before,
-            processed,
-            ok: processed - failed,
-            failed,
+            processed: c.processed,
+            ok: c.processed - c.failed,
+            failed: c.failed,
             written,
             failed_total,
             wall_s,
-            generated_tokens: generated,
-            documents,
-            documents_per_min: rate(documents as f64 * 60.0, wall_s),
-            generated_tokens_per_s: rate(generated as f64, wall_s),
+            generated_tokens: c.generated,
+            documents: c.documents,
+            documents_per_min: rate(c.documents as f64 * 60.0, wall_s),
+            generated_tokens_per_s: rate(c.generated as f64, wall_s),
             output: opts.output,
             manifest: manifest_path,
         })
@@ -759,9 +742,12 @@ impl Prepared {
 }
 
 /// A run's running totals, written into its manifest entry.
+#[derive(Default)]
 struct RunCounters {
+    /// Records written, and how many of them are errors.
     processed: usize,
     failed: usize,
+    /// Records that went through the model (input errors take no time).
     documents: usize,
     prompt: usize,
     generated: usize,
@@ -770,7 +756,6 @@ struct RunCounters {
 
 impl RunCounters {
     fn fill(&self, run: &mut RunInfo, wall_s: f64) {
-        let rate = |n: f64, s: f64| if s > 0.0 { n / s } else { 0.0 };
         run.processed = self.processed;
         run.failed = self.failed;
         run.wall_s = wall_s;
@@ -780,6 +765,15 @@ impl RunCounters {
         run.generated_tokens = self.generated;
         run.generated_tokens_per_s = round2(rate(self.generated as f64, wall_s));
         run.decode_tokens_per_s = round2(rate(self.generated as f64, self.generate_s));
+    }
+}
+
+/// `n / s`, or 0 for an empty interval.
+fn rate(n: f64, s: f64) -> f64 {
+    if s > 0.0 {
+        n / s
+    } else {
+        0.0
     }
 }
 
