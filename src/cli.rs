@@ -112,6 +112,11 @@ pub struct TranslateArgs {
     /// Translate each sentence alone, without the paragraph as context.
     #[arg(long)]
     pub no_context: bool,
+    /// Translate the document as N runs of paragraphs side by side, their
+    /// decoding batched into shared forward passes (faster; each run's first
+    /// paragraph starts without the previous paragraph as context).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub lanes: u16,
     /// Sample at this temperature instead of greedy decoding (0 = greedy).
     #[arg(long)]
     pub temperature: Option<f64>,
@@ -214,6 +219,11 @@ pub struct BatchRunArgs {
     /// Translate each sentence alone, without the paragraph as context.
     #[arg(long)]
     pub no_context: bool,
+    /// Translate the document as N runs of paragraphs side by side, their
+    /// decoding batched into shared forward passes (faster; each run's first
+    /// paragraph starts without the previous paragraph as context).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub lanes: u16,
     /// Summary length in sentences (--task summarize).
     #[arg(long, default_value_t = 5)]
     pub sentences: usize,
@@ -434,6 +444,7 @@ fn batch_cmd(g: &GlobalArgs, args: BatchRunArgs) -> Result<std::process::ExitCod
         translate: TranslateOptions {
             context: !args.no_context,
             seed: args.seed,
+            lanes: args.lanes as usize,
             ..TranslateOptions::default()
         },
         summary: SummaryOptions {
@@ -573,6 +584,7 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
         temperature: args.temperature.filter(|t| *t > 0.0),
         top_p: args.top_p,
         seed: args.seed,
+        lanes: args.lanes as usize,
         ..TranslateOptions::default()
     };
     let mut doc = translate_with_progress(&lm, &model, &input, &opts)?;
@@ -604,20 +616,23 @@ fn translate_with_progress(
     input: &dich::input::Input,
     opts: &TranslateOptions,
 ) -> Result<dich::output::TranslationDocument> {
-    let bar = std::cell::RefCell::new(None::<indicatif::ProgressBar>);
+    let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
     let label = format!("translating {}", input.name);
-    let progress = |ev: ProgressEvent| match ev {
-        ProgressEvent::Start(n) => {
-            *bar.borrow_mut() = Some(dich::progress::items(n as u64, label.clone()));
-        }
-        ProgressEvent::Segment => {
-            if let Some(b) = bar.borrow().as_ref() {
-                b.inc(1);
+    let progress = |ev: ProgressEvent| {
+        let mut bar = bar.lock().unwrap_or_else(|p| p.into_inner());
+        match ev {
+            ProgressEvent::Start(n) => {
+                *bar = Some(dich::progress::items(n as u64, label.clone()));
+            }
+            ProgressEvent::Segment => {
+                if let Some(b) = bar.as_ref() {
+                    b.inc(1);
+                }
             }
         }
     };
     let doc = translate_document(lm, model, input, opts, &progress)?;
-    if let Some(b) = bar.borrow().as_ref() {
+    if let Some(b) = bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
         b.finish_and_clear();
     }
     Ok(doc)

@@ -26,7 +26,7 @@ pub fn translate_document(
     model: &ModelPaths,
     input: &Input,
     opts: &TranslateOptions,
-    progress: &dyn Fn(ProgressEvent),
+    progress: &(dyn Fn(ProgressEvent) + Sync),
 ) -> Result<TranslationDocument> {
     let start = Instant::now();
     if segment(&input.text).is_empty() {
@@ -52,7 +52,7 @@ pub fn translate_with(
     translator: &mut Translator,
     model: &ModelPaths,
     input: &Input,
-    progress: &dyn Fn(ProgressEvent),
+    progress: &(dyn Fn(ProgressEvent) + Sync),
 ) -> Result<TranslationDocument> {
     let start = Instant::now();
     let segments = segment(&input.text);
@@ -63,8 +63,19 @@ pub fn translate_with(
     }
     progress(ProgressEvent::Start(segments.len()));
     translator.take_stats();
-    let results = translator
-        .translate_segments(&input.text, &segments, |_| progress(ProgressEvent::Segment))?;
+    let lanes = translator.options().lanes;
+    let (results, batch) =
+        translator.translate_segments_lanes(&input.text, &segments, lanes, true, |_| {
+            progress(ProgressEvent::Segment)
+        })?;
+    if batch.passes > 0 {
+        tracing::debug!(
+            "batched decoding: {} forward passes, {:.2} sequences per pass on average, at most {}",
+            batch.passes,
+            batch.mean_batch(),
+            batch.max_sequences
+        );
+    }
     let run = translator.take_stats();
     let opts = translator.options();
     let segments = segments

@@ -22,6 +22,24 @@ fn prompt_ids(text: &str) -> Vec<u32> {
     common::loaded().encode_text(text).unwrap()
 }
 
+/// Relative L2 distance `|a - b| / |b|`.
+fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
+    let num = (a - b).unwrap().sqr().unwrap().sum_all().unwrap();
+    let den = b.sqr().unwrap().sum_all().unwrap();
+    (num.to_scalar::<f32>().unwrap() / den.to_scalar::<f32>().unwrap()).sqrt()
+}
+
+fn argmax(t: &Tensor) -> u32 {
+    t.argmax(0).unwrap().to_scalar::<u32>().unwrap()
+}
+
+/// Our forward pass against candle's own quantized Qwen2. The two are not
+/// bit-identical: both quantize activations to int8 blocks before each
+/// matrix product, and a rounding difference of 1e-6 upstream (attention
+/// summed in another order) can move a value to the next int8 step. Candle
+/// differs from itself by 5% (relative L2 of the logits) between feeding a
+/// prompt at once and feeding its last token separately. So the check is:
+/// the same next token, and logits within 8% of the reference.
 #[test]
 fn logits_match_candle_reference_implementation() {
     let lm = common::loaded();
@@ -49,8 +67,14 @@ fn logits_match_candle_reference_implementation() {
     let mut cache = lm.model.new_cache();
     let got = lm.model.forward(&ids, &mut cache).unwrap();
     assert_eq!(got.dims(), want.dims());
+    let e = rel_err(&got, &want);
     let d = max_abs_diff(&got, &want);
-    assert!(d < 1e-3, "prefill logits differ from the reference by {d}");
+    eprintln!("prefill: relative error {e}, max abs diff {d}");
+    assert!(
+        e < 0.08,
+        "prefill logits differ from the reference by {e} (relative)"
+    );
+    assert_eq!(argmax(&got), argmax(&want));
 
     // A continuation on top of the cache, token by token (the decode path).
     for (pos, &t) in (ids.len()..).zip(&next) {
@@ -66,13 +90,51 @@ fn logits_match_candle_reference_implementation() {
             .squeeze(0)
             .unwrap();
         let got = lm.model.forward(&[t], &mut cache).unwrap();
-        let d = max_abs_diff(&got, &want);
+        let e = rel_err(&got, &want);
+        eprintln!("decode at {pos}: relative error {e}");
         assert!(
-            d < 1e-3,
-            "decode logits at {pos} differ from the reference by {d}"
+            e < 0.08,
+            "decode logits at {pos} differ from the reference by {e} (relative)"
         );
+        assert_eq!(argmax(&got), argmax(&want));
     }
     assert_eq!(cache.len(), ids.len() + next.len());
+}
+
+/// Our batch-invariant path has no such noise: every row is computed the
+/// same way whatever else is in the forward pass, so a prompt fed at once, in
+/// two pieces or token by token gives bit-identical logits.
+#[test]
+fn logits_do_not_depend_on_how_the_prompt_is_split() {
+    let lm = common::loaded();
+    let m = lm.model.as_ref();
+    let ids = prompt_ids("Sáng 25/10, lễ mở ký Công ước diễn ra tại Hà Nội.");
+    let n = ids.len();
+    let feed = |pieces: &[&[u32]]| -> Vec<u32> {
+        let mut c = m.new_cache();
+        let mut last = None;
+        for p in pieces {
+            last = Some(m.forward_batch(&mut [(p, &mut c)]).unwrap());
+        }
+        last.unwrap()
+            .squeeze(0)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_bits())
+            .collect()
+    };
+    let full = feed(&[&ids]);
+    assert!(
+        feed(&[&ids[..n / 2], &ids[n / 2..]]) == full,
+        "two pieces differ from one"
+    );
+    let singles: Vec<&[u32]> = ids.chunks(1).collect();
+    assert!(
+        feed(&singles) == full,
+        "token by token differs from one piece"
+    );
 }
 
 #[test]

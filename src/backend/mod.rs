@@ -2,6 +2,8 @@
 //! pipeline above never matches on model names. Which file to load is decided
 //! by `crate::models`; which device, by [`device::select`].
 
+pub mod attention;
+pub mod batcher;
 pub mod device;
 pub mod embedder;
 pub mod gguf;
@@ -20,18 +22,45 @@ pub use tokenizer::TokenizerInfo;
 /// Architectures with an implementation here (GGUF `general.architecture`).
 pub const SUPPORTED_ARCHITECTURES: &[&str] = &["qwen2"];
 
-/// Per-sequence key/value state. Cloning is cheap (tensors are shared and
-/// never written in place), which is how a computed prefix is reused.
-#[derive(Debug, Clone)]
+/// Per-sequence key/value state.
+///
+/// On the CPU each layer keeps its keys and values token-major in a growing
+/// buffer (`[position][kv head][head dim]`): a step appends its rows in place
+/// (amortized, no per-step concatenation) and attention reads them where
+/// they are. Cloning copies the used part, which is how a computed prefix is
+/// reused by every sentence. On an accelerator the layers hold device tensors
+/// that are concatenated per step and shared on clone.
+#[derive(Debug, Clone, Default)]
 pub struct KvCache {
-    pub(crate) layers: Vec<Option<(Tensor, Tensor)>>,
+    pub(crate) layers: Vec<LayerKv>,
     pub(crate) len: usize,
 }
 
+#[derive(Debug, Clone)]
+pub(crate) enum LayerKv {
+    Host { k: Vec<f32>, v: Vec<f32> },
+    Device(Option<(Tensor, Tensor)>),
+}
+
 impl KvCache {
-    pub fn new(num_layers: usize) -> Self {
+    /// An empty cache in host memory.
+    pub fn host(num_layers: usize) -> Self {
         Self {
-            layers: vec![None; num_layers],
+            layers: vec![
+                LayerKv::Host {
+                    k: Vec::new(),
+                    v: Vec::new()
+                };
+                num_layers
+            ],
+            len: 0,
+        }
+    }
+
+    /// An empty cache of device tensors.
+    pub fn device(num_layers: usize) -> Self {
+        Self {
+            layers: vec![LayerKv::Device(None); num_layers],
             len: 0,
         }
     }
@@ -44,6 +73,17 @@ impl KvCache {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// Bytes of keys and values held in host memory.
+    pub fn host_bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| match l {
+                LayerKv::Host { k, v } => (k.len() + v.len()) * std::mem::size_of::<f32>(),
+                LayerKv::Device(_) => 0,
+            })
+            .sum()
+    }
 }
 
 /// A decoder-only language model.
@@ -51,6 +91,21 @@ pub trait CausalLm: Send + Sync {
     /// Feeds `tokens` after everything `cache` holds and returns the f32
     /// logits (`[vocab]`) for the next token.
     fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor>;
+    /// Several sequences in one forward pass: each item's tokens are fed
+    /// after what its own cache holds, and the result has one row of
+    /// logits (`[batch, vocab]`) per item, in order. Weights are read once
+    /// for the whole batch. A model without a batched path runs the items
+    /// one by one. Implementations must be batch-invariant: a sequence's
+    /// logits may not depend on the other items (this is what makes batched
+    /// decoding give exactly the tokens of unbatched decoding). `forward`
+    /// may use faster kernels that round differently.
+    fn forward_batch(&self, batch: &mut [(&[u32], &mut KvCache)]) -> Result<Tensor> {
+        let mut rows = Vec::with_capacity(batch.len());
+        for (tokens, cache) in batch.iter_mut() {
+            rows.push(self.forward(tokens, cache)?);
+        }
+        Ok(Tensor::stack(&rows, 0)?)
+    }
     fn new_cache(&self) -> KvCache;
     fn context_length(&self) -> usize;
     fn vocab_size(&self) -> usize;

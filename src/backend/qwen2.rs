@@ -5,14 +5,15 @@
 //! [`KvCache`] the caller owns. That is what lets a pipeline compute the
 //! instruction prefix once and start every sentence from a copy of it.
 
-use candle_core::quantized::QMatMul;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
 use candle_nn::Embedding;
 use candle_transformers::quantized_nn::RmsNorm;
 use candle_transformers::utils::repeat_kv;
 
+use super::attention::{causal_attention_many, AttnShape};
 use super::gguf::GgufFile;
-use super::{CausalLm, KvCache};
+use super::{CausalLm, KvCache, LayerKv};
 use crate::error::{Error, Result};
 
 /// Hyper-parameters, read from the GGUF's `qwen2.*` metadata.
@@ -59,11 +60,47 @@ impl Qwen2Config {
     }
 }
 
+/// A quantized projection. On the CPU, candle multiplies a single Q6_K row
+/// with a different kernel (compact vector dot) than two or more rows
+/// (repacked tiles), and the two round differently. In batch-invariant mode
+/// a lone row is fed twice, so that a sequence's logits never depend on how
+/// many other rows share its forward pass. That costs about a quarter of
+/// batch-1 decoding speed (the tiles are larger than the compact blocks), so
+/// single-sequence `forward` does not do it.
+struct Linear {
+    inner: QMatMul,
+    q6k_cpu: bool,
+}
+
+impl Linear {
+    fn new(t: QTensor) -> candle_core::Result<Self> {
+        let q6k_cpu = t.dtype() == GgmlDType::Q6K && t.device().is_cpu();
+        Ok(Self {
+            inner: QMatMul::from_qtensor(t)?,
+            q6k_cpu,
+        })
+    }
+
+    fn run(&self, xs: &Tensor, invariant: bool) -> candle_core::Result<Tensor> {
+        if invariant && self.q6k_cpu && xs.dims().len() == 2 && xs.dim(0)? == 1 {
+            let twice = Tensor::cat(&[xs, xs], 0)?;
+            return self.inner.forward(&twice)?.narrow(0, 0, 1);
+        }
+        self.inner.forward(xs)
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        self.run(xs, false)
+    }
+}
+
 struct Attention {
-    q_proj: QMatMul,
-    k_proj: QMatMul,
-    v_proj: QMatMul,
-    o_proj: QMatMul,
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    o_proj: Linear,
     q_bias: Tensor,
     k_bias: Tensor,
     v_bias: Tensor,
@@ -73,9 +110,9 @@ struct Attention {
 }
 
 struct Mlp {
-    gate_proj: QMatMul,
-    up_proj: QMatMul,
-    down_proj: QMatMul,
+    gate_proj: Linear,
+    up_proj: Linear,
+    down_proj: Linear,
 }
 
 struct DecoderLayer {
@@ -90,18 +127,18 @@ pub struct Qwen2 {
     embed_tokens: Embedding,
     layers: Vec<DecoderLayer>,
     norm: RmsNorm,
-    lm_head: QMatMul,
+    lm_head: Linear,
     cos: Tensor,
     sin: Tensor,
     device: Device,
 }
 
 impl Mlp {
-    fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
-        let gate = self.gate_proj.forward(xs)?;
-        let up = self.up_proj.forward(xs)?;
+    fn forward(&self, xs: &Tensor, invariant: bool) -> candle_core::Result<Tensor> {
+        let gate = self.gate_proj.run(xs, invariant)?;
+        let up = self.up_proj.run(xs, invariant)?;
         self.down_proj
-            .forward(&(candle_nn::ops::silu(&gate)? * up)?)
+            .run(&(candle_nn::ops::silu(&gate)? * up)?, invariant)
     }
 }
 
@@ -163,6 +200,78 @@ impl Attention {
         let ys = ys.transpose(1, 2)?.reshape((b_sz, seq_len, hidden))?;
         self.o_proj.forward(&ys)
     }
+
+    fn shape(&self) -> AttnShape {
+        AttnShape {
+            num_heads: self.num_heads,
+            num_kv_heads: self.num_kv_heads,
+            head_dim: self.head_dim,
+        }
+    }
+
+    /// The CPU path over a batch of sequences whose rows are stacked in `xs`
+    /// (`[rows, hidden]`): projections for all rows at once, then the new keys
+    /// and values appended to each sequence's cache and attention per
+    /// sequence over its own cache.
+    fn forward_host(
+        &self,
+        xs: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+        batch: &mut [(&[u32], &mut KvCache)],
+        layer: usize,
+        invariant: bool,
+    ) -> candle_core::Result<Tensor> {
+        let (rows, _hidden) = xs.dims2()?;
+        let q = self
+            .q_proj
+            .run(xs, invariant)?
+            .broadcast_add(&self.q_bias)?;
+        let k = self
+            .k_proj
+            .run(xs, invariant)?
+            .broadcast_add(&self.k_bias)?;
+        let v = self
+            .v_proj
+            .run(xs, invariant)?
+            .broadcast_add(&self.v_bias)?;
+        let q = q.reshape((1, rows, self.num_heads, self.head_dim))?;
+        let k = k.reshape((1, rows, self.num_kv_heads, self.head_dim))?;
+        let q = candle_nn::rotary_emb::rope_thd(&q, cos, sin)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let k = candle_nn::rotary_emb::rope_thd(&k, cos, sin)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let v = v.flatten_all()?.to_vec1::<f32>()?;
+        let shape = self.shape();
+        let qd = self.num_heads * self.head_dim;
+        let kvd = self.num_kv_heads * self.head_dim;
+        let mut row = 0;
+        for (tokens, cache) in batch.iter_mut() {
+            let n = tokens.len();
+            let LayerKv::Host { k: kc, v: vc } = &mut cache.layers[layer] else {
+                candle_core::bail!("a device key/value cache reached the CPU path");
+            };
+            kc.extend_from_slice(&k[row * kvd..(row + n) * kvd]);
+            vc.extend_from_slice(&v[row * kvd..(row + n) * kvd]);
+            row += n;
+        }
+        let mut seqs = Vec::with_capacity(batch.len());
+        let mut row = 0;
+        for (tokens, cache) in batch.iter() {
+            let n = tokens.len();
+            let LayerKv::Host { k: kc, v: vc } = &cache.layers[layer] else {
+                unreachable!("checked above");
+            };
+            seqs.push((&q[row * qd..(row + n) * qd], kc.as_slice(), vc.as_slice()));
+            row += n;
+        }
+        let mut out = vec![0f32; rows * qd];
+        causal_attention_many(shape, &seqs, &mut out);
+        let out = Tensor::from_vec(out, (rows, qd), xs.device())?;
+        self.o_proj.run(&out, invariant)
+    }
 }
 
 fn rope_tables(cfg: &Qwen2Config, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
@@ -190,9 +299,9 @@ impl Qwen2 {
         let embed_tokens = Embedding::new(embed_q.dequantize(device)?, cfg.hidden_size);
         // Small Qwen2 models tie the output projection to the embeddings.
         let lm_head = if g.has_tensor("output.weight") {
-            QMatMul::from_qtensor(g.tensor("output.weight", device)?)?
+            Linear::new(g.tensor("output.weight", device)?)?
         } else {
-            QMatMul::from_qtensor(embed_q)?
+            Linear::new(embed_q)?
         };
         let norm = RmsNorm::from_qtensor(g.tensor("output_norm.weight", device)?, eps)?;
 
@@ -201,10 +310,10 @@ impl Qwen2 {
             let p = format!("blk.{i}");
             let mut q = |name: &str| g.tensor(&format!("{p}.{name}"), device);
             let self_attn = Attention {
-                q_proj: QMatMul::from_qtensor(q("attn_q.weight")?)?,
-                k_proj: QMatMul::from_qtensor(q("attn_k.weight")?)?,
-                v_proj: QMatMul::from_qtensor(q("attn_v.weight")?)?,
-                o_proj: QMatMul::from_qtensor(q("attn_output.weight")?)?,
+                q_proj: Linear::new(q("attn_q.weight")?)?,
+                k_proj: Linear::new(q("attn_k.weight")?)?,
+                v_proj: Linear::new(q("attn_v.weight")?)?,
+                o_proj: Linear::new(q("attn_output.weight")?)?,
                 q_bias: q("attn_q.bias")?.dequantize(device)?,
                 k_bias: q("attn_k.bias")?.dequantize(device)?,
                 v_bias: q("attn_v.bias")?.dequantize(device)?,
@@ -213,9 +322,9 @@ impl Qwen2 {
                 head_dim,
             };
             let mlp = Mlp {
-                gate_proj: QMatMul::from_qtensor(q("ffn_gate.weight")?)?,
-                up_proj: QMatMul::from_qtensor(q("ffn_up.weight")?)?,
-                down_proj: QMatMul::from_qtensor(q("ffn_down.weight")?)?,
+                gate_proj: Linear::new(q("ffn_gate.weight")?)?,
+                up_proj: Linear::new(q("ffn_up.weight")?)?,
+                down_proj: Linear::new(q("ffn_down.weight")?)?,
             };
             layers.push(DecoderLayer {
                 input_layernorm: RmsNorm::from_qtensor(q("attn_norm.weight")?, eps)?,
@@ -241,7 +350,8 @@ impl Qwen2 {
         &self.cfg
     }
 
-    fn forward_impl(&self, tokens: &[u32], cache: &mut KvCache) -> candle_core::Result<Tensor> {
+    /// The accelerator path: one sequence, candle tensors throughout.
+    fn forward_device(&self, tokens: &[u32], cache: &mut KvCache) -> candle_core::Result<Tensor> {
         let seq_len = tokens.len();
         let pos = cache.len;
         let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
@@ -258,6 +368,9 @@ impl Qwen2 {
         let sin = self.sin.narrow(0, pos, seq_len)?;
         let mut xs = self.embed_tokens.forward(&input)?;
         for (layer, slot) in self.layers.iter().zip(cache.layers.iter_mut()) {
+            let LayerKv::Device(slot) = slot else {
+                candle_core::bail!("a host key/value cache reached the device path");
+            };
             let residual = &xs;
             let h = layer.input_layernorm.forward(&xs)?;
             let h = layer
@@ -265,7 +378,7 @@ impl Qwen2 {
                 .forward(&h, mask.as_ref(), &cos, &sin, slot)?;
             let xs1 = (h + residual)?;
             let h = layer.post_attention_layernorm.forward(&xs1)?;
-            let h = layer.mlp.forward(&h)?;
+            let h = layer.mlp.forward(&h, false)?;
             xs = (h + &xs1)?;
         }
         cache.len += seq_len;
@@ -273,14 +386,52 @@ impl Qwen2 {
         let last = xs.i((.., seq_len - 1..seq_len, ..))?;
         let last = self.norm.forward(&last)?;
         self.lm_head
-            .forward(&last)?
-            .flatten_all()?
+            .forward(&last.squeeze(0)?)?
             .to_dtype(DType::F32)
     }
-}
 
-impl CausalLm for Qwen2 {
-    fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+    /// The CPU path: all sequences' rows stacked into one `[rows, hidden]`
+    /// activation, so every weight matrix is read once per step for the
+    /// whole batch. Returns `[batch, vocab]`. With `invariant`, every row is
+    /// computed exactly as it would be in any other batch (see [`Linear`]).
+    fn forward_host(
+        &self,
+        batch: &mut [(&[u32], &mut KvCache)],
+        invariant: bool,
+    ) -> candle_core::Result<Tensor> {
+        let total: usize = batch.iter().map(|(t, _)| t.len()).sum();
+        let mut tokens = Vec::with_capacity(total);
+        let mut positions = Vec::with_capacity(total);
+        let mut last_rows = Vec::with_capacity(batch.len());
+        for (toks, cache) in batch.iter() {
+            tokens.extend_from_slice(toks);
+            positions.extend((cache.len..cache.len + toks.len()).map(|p| p as u32));
+            last_rows.push((tokens.len() - 1) as u32);
+        }
+        let positions = Tensor::new(positions.as_slice(), &self.device)?;
+        let cos = self.cos.index_select(&positions, 0)?;
+        let sin = self.sin.index_select(&positions, 0)?;
+        let mut xs = self
+            .embed_tokens
+            .forward(&Tensor::new(tokens.as_slice(), &self.device)?)?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let h = layer.input_layernorm.forward(&xs)?;
+            let h = layer
+                .self_attn
+                .forward_host(&h, &cos, &sin, batch, i, invariant)?;
+            let xs1 = (h + &xs)?;
+            let h = layer.post_attention_layernorm.forward(&xs1)?;
+            xs = (layer.mlp.forward(&h, invariant)? + &xs1)?;
+        }
+        for (toks, cache) in batch.iter_mut() {
+            cache.len += toks.len();
+        }
+        let last = xs.index_select(&Tensor::new(last_rows.as_slice(), &self.device)?, 0)?;
+        let last = self.norm.forward(&last)?;
+        self.lm_head.run(&last, invariant)?.to_dtype(DType::F32)
+    }
+
+    fn check(&self, tokens: &[u32], cache: &KvCache) -> Result<()> {
         if tokens.is_empty() {
             return Err(Error::Internal("forward called with no tokens".into()));
         }
@@ -290,16 +441,82 @@ impl CausalLm for Qwen2 {
                 max: self.cfg.max_position_embeddings,
             });
         }
-        if cache.layers.len() != self.layers.len() {
+        let kind_ok = cache.layers.iter().all(|l| match l {
+            LayerKv::Host { .. } => self.device.is_cpu(),
+            LayerKv::Device(_) => !self.device.is_cpu(),
+        });
+        if cache.layers.len() != self.layers.len() || !kind_ok {
             return Err(Error::Internal(
                 "key/value cache belongs to another model".into(),
             ));
         }
-        Ok(self.forward_impl(tokens, cache)?)
+        Ok(())
+    }
+}
+
+/// Drops whatever a failed forward pass appended past `cache.len`, so a
+/// cache is never left half-written.
+fn rollback(cache: &mut KvCache, kv_dim: usize) {
+    let keep = cache.len * kv_dim;
+    for layer in cache.layers.iter_mut() {
+        if let LayerKv::Host { k, v } = layer {
+            k.truncate(keep);
+            v.truncate(keep);
+        }
+    }
+}
+
+impl Qwen2 {
+    fn forward_checked(
+        &self,
+        batch: &mut [(&[u32], &mut KvCache)],
+        invariant: bool,
+    ) -> Result<Tensor> {
+        if batch.is_empty() {
+            return Err(Error::Internal("forward called with no sequences".into()));
+        }
+        for (tokens, cache) in batch.iter() {
+            self.check(tokens, cache)?;
+        }
+        if !self.device.is_cpu() {
+            let mut rows = Vec::with_capacity(batch.len());
+            for (tokens, cache) in batch.iter_mut() {
+                rows.push(self.forward_device(tokens, cache)?);
+            }
+            return Ok(Tensor::cat(&rows, 0)?);
+        }
+        match self.forward_host(batch, invariant) {
+            Ok(logits) => Ok(logits),
+            Err(e) => {
+                let kv_dim = self.cfg.num_key_value_heads * self.cfg.head_dim();
+                for (_, cache) in batch.iter_mut() {
+                    rollback(cache, kv_dim);
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl CausalLm for Qwen2 {
+    /// One sequence with the fastest kernels.
+    fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let logits = self.forward_checked(&mut [(tokens, cache)], false)?;
+        Ok(logits.squeeze(0)?)
+    }
+
+    /// Batch-invariant: each row is bit-identical to what the same sequence
+    /// gives in a batch of any other size or composition.
+    fn forward_batch(&self, batch: &mut [(&[u32], &mut KvCache)]) -> Result<Tensor> {
+        self.forward_checked(batch, true)
     }
 
     fn new_cache(&self) -> KvCache {
-        KvCache::new(self.layers.len())
+        if self.device.is_cpu() {
+            KvCache::host(self.layers.len())
+        } else {
+            KvCache::device(self.layers.len())
+        }
     }
 
     fn context_length(&self) -> usize {

@@ -486,7 +486,7 @@ impl Prepared {
                 "ratio": match o.summary.length { Length::Ratio(r) => Some(r), _ => None },
             })
         });
-        serde_json::json!({
+        let mut settings = serde_json::json!({
             "task": o.task,
             "format": o.format,
             "translator": translator,
@@ -499,7 +499,12 @@ impl Prepared {
             "seed": t.seed,
             "summary": summary,
             "timings": o.timings,
-        })
+        });
+        // Only when set, so manifests written before lanes existed still match.
+        if t.lanes > 1 {
+            settings["lanes"] = serde_json::json!(t.lanes);
+        }
+        settings
     }
 
     fn manifest(&self, settings: &Value, runs: Vec<RunInfo>, complete: bool) -> Manifest {
@@ -611,15 +616,17 @@ impl Prepared {
                 Ok(w) => {
                     let models = models.ok_or_else(|| Error::Internal("no models".into()))?;
                     // Within a long document the bar shows its segments.
-                    let segments = std::cell::Cell::new((0usize, 0usize));
+                    let segments = std::sync::Mutex::new((0usize, 0usize));
                     let base = bar.message();
                     let on_segment = |ev: crate::pipeline::ProgressEvent| {
-                        let (done, n) = segments.get();
+                        let mut seg = segments.lock().unwrap_or_else(|p| p.into_inner());
+                        let (done, n) = *seg;
                         let now = match ev {
                             crate::pipeline::ProgressEvent::Start(n) => (0, n),
                             crate::pipeline::ProgressEvent::Segment => (done + 1, n),
                         };
-                        segments.set(now);
+                        *seg = now;
+                        drop(seg);
                         if !bar.is_hidden() {
                             bar.set_message(format!("{base} · seg {}/{}", now.0, now.1));
                         }
@@ -788,7 +795,7 @@ fn process<'a>(
     rec: &Record,
     w: &Work,
     opts: &BatchOptions,
-    progress: &dyn Fn(crate::pipeline::ProgressEvent),
+    progress: &(dyn Fn(crate::pipeline::ProgressEvent) + Sync),
 ) -> std::result::Result<Processed, RecordError> {
     let from = source_lang(w, opts.lang);
     let to = other(from);

@@ -54,6 +54,7 @@ fn examples(from: Lang, to: Lang) -> Vec<(&'static str, &'static str)> {
 }
 
 /// Builds token sequences for one chat format.
+#[derive(Clone)]
 pub struct PromptBuilder<'a> {
     lm: &'a LoadedLm,
     im_start: u32,
