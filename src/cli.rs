@@ -66,6 +66,10 @@ pub enum Command {
     /// error; 3 the run finished but some records are errors (see their
     /// `error` objects); 4 (merge) records are missing or repeated.
     Batch(BatchArgs),
+    /// Measure the inference hot path on this machine: prompt and
+    /// generated tokens/s at short and long context, batched decoding, the
+    /// seed article's wall time, peak memory and read bandwidth.
+    Bench(BenchArgs),
     /// Score summaries or translations against references.
     Eval {
         #[command(subcommand)]
@@ -92,6 +96,31 @@ pub struct RuntimeArgs {
     /// CPU threads for model computation. Default: all cores.
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// `table` (for people) or `json` (one object on stdout).
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Tokens generated per decoding measurement.
+    #[arg(long, default_value_t = 64)]
+    pub decode_tokens: usize,
+    /// Skip translating the seed article (the slowest part, minutes).
+    #[arg(long)]
+    pub no_seed: bool,
+    /// `--lanes` for the seed article translation.
+    #[arg(long, default_value_t = 1)]
+    pub lanes: usize,
+    /// The article the prompts are cut from and that is translated.
+    #[arg(long, default_value = "seeds/vi-vtc-hanoi-convention-signing.txt")]
+    pub text: PathBuf,
+    /// Also write the short and long prompts' token ids here as JSON
+    /// (`{"short": [...], "long": [...]}`), for scripts/llama-compare.py.
+    #[arg(long)]
+    pub prompts_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -391,6 +420,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Some(BatchCommand::Merge(m)) => merge_cmd(m),
             None => batch_cmd(&cli.global, args.run),
         },
+        Command::Bench(args) => ok(bench_cmd(&cli.global, args)),
         Command::Eval { command } => match command {
             EvalCommand::Rouge(args) => ok(rouge_cmd(args)),
         },
@@ -535,6 +565,60 @@ fn merge_cmd(args: MergeArgs) -> Result<std::process::ExitCode> {
     } else {
         std::process::ExitCode::SUCCESS
     })
+}
+
+fn bench_cmd(g: &GlobalArgs, args: BenchArgs) -> Result<()> {
+    let json = match args.format.as_str() {
+        "table" => false,
+        "json" => true,
+        other => bail!("--format `{other}`: expected table or json"),
+    };
+    if args.decode_tokens == 0 || args.lanes == 0 {
+        bail!("--decode-tokens and --lanes must be at least 1");
+    }
+    set_threads(args.runtime.threads)?;
+    let input = read_input(&args.text.display().to_string())?;
+    let text = input.text.clone();
+    let device = device::select(&args.runtime.device)?;
+    let model = resolve_translator(g, args.runtime.model.as_deref())?;
+    let lm = LoadedLm::from_gguf(&model.path, &device)?;
+    let bytes = std::fs::metadata(&model.path).map(|m| m.len()).unwrap_or(0);
+    if let Some(out) = &args.prompts_out {
+        let ids = serde_json::json!({
+            "short": dich::bench::prompt_ids(&lm, &text, dich::bench::SHORT_PROMPT)?,
+            "long": dich::bench::prompt_ids(&lm, &text, dich::bench::LONG_PROMPT)?,
+        });
+        std::fs::write(out, ids.to_string())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    let opts = dich::bench::BenchOptions {
+        decode_tokens: args.decode_tokens,
+        seed: !args.no_seed,
+        seed_lanes: args.lanes,
+    };
+    let name = model_ref(&model).name;
+    let mut report = dich::bench::run(&lm, &name, bytes, &text, &opts)?;
+    if opts.seed {
+        tracing::info!(
+            "translating {} (--lanes {})",
+            args.text.display(),
+            args.lanes
+        );
+        let topts = TranslateOptions {
+            lanes: args.lanes,
+            ..TranslateOptions::default()
+        };
+        let t = Instant::now();
+        translate_document(&lm, &model, &input, &topts, &|_| {})?;
+        report.seed_wall_s = Some((t.elapsed().as_secs_f64() * 10.0).round() / 10.0);
+        report.peak_rss_mb = dich::bench::peak_rss_mb();
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(())
 }
 
 fn set_threads(threads: Option<usize>) -> Result<()> {

@@ -10,6 +10,7 @@
 pub mod align;
 pub mod backend;
 pub mod batch;
+pub mod bench;
 pub mod error;
 pub mod eval;
 pub mod input;

@@ -1,0 +1,153 @@
+//! The inference hot path with the real default models (fetched into the
+//! cache on first run, like the tests): tokenization, prefill of 64/256/1024
+//! tokens, one decoding step at batch 1 and batch 8, embedding 32 sentences,
+//! and translating one paragraph of the seed article end to end.
+//!
+//! Slow steps use few samples: a 1024-token prefill takes about ten seconds
+//! on 2 cores. `dich bench` prints the same quantities as one table.
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use dich::backend::embedder::{BertEmbedder, EmbedKind, Embedder};
+use dich::backend::{KvCache, LoadedLm};
+use dich::models::{self, Catalog, ResolveOptions, Role, Store};
+use dich::text::{model_text, segment};
+use dich::translate::{TranslateOptions, Translator};
+
+const SEED_VI: &str = include_str!("../seeds/vi-vtc-hanoi-convention-signing.txt");
+
+fn resolve(role: Role) -> models::ModelPaths {
+    let catalog = Catalog::builtin().expect("builtin catalog");
+    models::resolve(
+        &Store::default(),
+        &catalog,
+        None,
+        role,
+        ResolveOptions { offline: false },
+    )
+    .unwrap_or_else(|e| panic!("cannot get the default {role} model: {e}"))
+}
+
+fn lm() -> &'static LoadedLm {
+    static LM: std::sync::OnceLock<LoadedLm> = std::sync::OnceLock::new();
+    LM.get_or_init(|| {
+        LoadedLm::from_gguf(&resolve(Role::Translator).path, &candle_core::Device::Cpu)
+            .expect("load the default translator")
+    })
+}
+
+fn ids(n: usize) -> Vec<u32> {
+    dich::bench::prompt_ids(lm(), SEED_VI, n).unwrap()
+}
+
+fn bench_tokenize(c: &mut Criterion) {
+    let lm = lm();
+    let mut g = c.benchmark_group("tokenize");
+    g.throughput(Throughput::Bytes(SEED_VI.len() as u64));
+    g.bench_function("vi_seed", |b| b.iter(|| lm.encode_text(SEED_VI).unwrap()));
+    g.finish();
+}
+
+fn bench_prefill(c: &mut Criterion) {
+    let m = lm().model.as_ref();
+    // Warm-up: candle repacks each weight matrix on first use.
+    m.forward(&ids(8), &mut m.new_cache()).unwrap();
+    let mut g = c.benchmark_group("prefill");
+    g.sample_size(10).warm_up_time(Duration::from_millis(1));
+    for n in [64usize, 256, 1024] {
+        let p = ids(n);
+        g.throughput(Throughput::Elements(n as u64));
+        g.measurement_time(Duration::from_secs_f64(n as f64 / 8.0));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &p, |b, p| {
+            b.iter(|| m.forward(p, &mut m.new_cache()).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn bench_decode_step(c: &mut Criterion) {
+    let m = lm().model.as_ref();
+    let mut g = c.benchmark_group("decode_step");
+    g.sample_size(20).warm_up_time(Duration::from_millis(500));
+    // Each sequence has its own 128-token context; the step is measured from
+    // a copy of it, so every iteration decodes at the same position.
+    let base: Vec<KvCache> = (0..8)
+        .map(|i| {
+            let mut c = m.new_cache();
+            let p: Vec<u32> = ids(128 + i).into_iter().skip(i).collect();
+            m.forward_batch(&mut [(p.as_slice(), &mut c)]).unwrap();
+            c
+        })
+        .collect();
+    let token = ids(1);
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("batch1", |b| {
+        b.iter_batched(
+            || base[0].clone(),
+            |mut c| m.forward(&token, &mut c).unwrap(),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    g.throughput(Throughput::Elements(8));
+    g.bench_function("batch8", |b| {
+        b.iter_batched(
+            || base.clone(),
+            |mut caches| {
+                let mut batch: Vec<(&[u32], &mut KvCache)> =
+                    caches.iter_mut().map(|c| (token.as_slice(), c)).collect();
+                m.forward_batch(&mut batch).unwrap()
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+fn bench_embed(c: &mut Criterion) {
+    let paths = resolve(Role::Embedder);
+    let e = BertEmbedder::load(paths.path.parent().unwrap(), &candle_core::Device::Cpu)
+        .expect("load the default embedder");
+    let sentences: Vec<String> = segment(SEED_VI)
+        .iter()
+        .map(|s| model_text(s.text(SEED_VI)))
+        .cycle()
+        .take(32)
+        .collect();
+    let refs: Vec<&str> = sentences.iter().map(|s| s.as_str()).collect();
+    let mut g = c.benchmark_group("embed");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(32));
+    g.bench_function("32_sentences", |b| {
+        b.iter(|| e.embed(&refs, EmbedKind::Query).unwrap())
+    });
+    g.finish();
+}
+
+fn bench_translate_paragraph(c: &mut Criterion) {
+    let lm = lm();
+    let segs: Vec<_> = segment(SEED_VI)
+        .into_iter()
+        .filter(|s| s.paragraph == 2)
+        .collect();
+    let mut t = Translator::new(lm, TranslateOptions::default()).unwrap();
+    let mut g = c.benchmark_group("translate");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(60));
+    g.throughput(Throughput::Elements(segs.len() as u64));
+    g.bench_function("seed_paragraph", |b| {
+        b.iter(|| t.translate_segments(SEED_VI, &segs, |_| {}).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_tokenize,
+    bench_prefill,
+    bench_decode_step,
+    bench_embed,
+    bench_translate_paragraph
+);
+criterion_main!(benches);
