@@ -9,32 +9,20 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use dich::backend::embedder::{BertEmbedder, EmbedKind, Embedder};
-use dich::backend::{KvCache, LoadedLm};
-use dich::models::{self, Catalog, ResolveOptions, Role, Store};
+use dich::backend::embedder::{EmbedKind, Embedder};
+use dich::backend::KvCache;
 use dich::text::{model_text, segment};
 use dich::translate::{TranslateOptions, Translator};
 
-const SEED_VI: &str = include_str!("../seeds/vi-vtc-hanoi-convention-signing.txt");
+// The tests' helpers: default models resolved (fetched on first use) and
+// loaded once.
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-fn resolve(role: Role) -> models::ModelPaths {
-    let catalog = Catalog::builtin().expect("builtin catalog");
-    models::resolve(
-        &Store::default(),
-        &catalog,
-        None,
-        role,
-        ResolveOptions { offline: false },
-    )
-    .unwrap_or_else(|e| panic!("cannot get the default {role} model: {e}"))
-}
+use common::SEED_VI;
 
-fn lm() -> &'static LoadedLm {
-    static LM: std::sync::OnceLock<LoadedLm> = std::sync::OnceLock::new();
-    LM.get_or_init(|| {
-        LoadedLm::from_gguf(&resolve(Role::Translator).path, &candle_core::Device::Cpu)
-            .expect("load the default translator")
-    })
+fn lm() -> &'static dich::backend::LoadedLm {
+    common::loaded()
 }
 
 fn ids(n: usize) -> Vec<u32> {
@@ -105,9 +93,7 @@ fn bench_decode_step(c: &mut Criterion) {
 }
 
 fn bench_embed(c: &mut Criterion) {
-    let paths = resolve(Role::Embedder);
-    let e = BertEmbedder::load(paths.path.parent().unwrap(), &candle_core::Device::Cpu)
-        .expect("load the default embedder");
+    let e = common::embedder();
     let sentences: Vec<String> = segment(SEED_VI)
         .iter()
         .map(|s| model_text(s.text(SEED_VI)))

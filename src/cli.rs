@@ -115,8 +115,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub lanes: usize,
     /// The article the prompts are cut from and that is translated.
-    #[arg(long, default_value = "seeds/vi-vtc-hanoi-convention-signing.txt")]
-    pub text: PathBuf,
+    /// Default: the Vietnamese seed article (built into the binary).
+    #[arg(long)]
+    pub text: Option<PathBuf>,
     /// Also write the short and long prompts' token ids here as JSON
     /// (`{"short": [...], "long": [...]}`), for scripts/llama-compare.py.
     #[arg(long)]
@@ -577,7 +578,13 @@ fn bench_cmd(g: &GlobalArgs, args: BenchArgs) -> Result<()> {
         bail!("--decode-tokens and --lanes must be at least 1");
     }
     set_threads(args.runtime.threads)?;
-    let input = read_input(&args.text.display().to_string())?;
+    let input = match &args.text {
+        Some(path) => read_input(&path.display().to_string())?,
+        None => dich::input::Input {
+            name: "seeds/vi-vtc-hanoi-convention-signing.txt".into(),
+            text: include_str!("../seeds/vi-vtc-hanoi-convention-signing.txt").into(),
+        },
+    };
     let text = input.text.clone();
     let device = device::select(&args.runtime.device)?;
     let model = resolve_translator(g, args.runtime.model.as_deref())?;
@@ -593,17 +600,12 @@ fn bench_cmd(g: &GlobalArgs, args: BenchArgs) -> Result<()> {
     }
     let opts = dich::bench::BenchOptions {
         decode_tokens: args.decode_tokens,
-        seed: !args.no_seed,
         seed_lanes: args.lanes,
     };
     let name = model_ref(&model).name;
     let mut report = dich::bench::run(&lm, &name, bytes, &text, &opts)?;
-    if opts.seed {
-        tracing::info!(
-            "translating {} (--lanes {})",
-            args.text.display(),
-            args.lanes
-        );
+    if !args.no_seed {
+        tracing::info!("translating {} (--lanes {})", input.name, args.lanes);
         let topts = TranslateOptions {
             lanes: args.lanes,
             ..TranslateOptions::default()

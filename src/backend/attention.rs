@@ -261,6 +261,11 @@ mod tests {
         ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 
+    /// `n` values in [-scale, scale).
+    fn noise(seed: &mut u64, n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| lcg(seed) * scale).collect()
+    }
+
     /// Plain f64 reference: scores, causal mask, softmax, weighted values.
     fn reference(shape: AttnShape, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f32> {
         let (d, h, kvh) = (shape.head_dim, shape.num_heads, shape.num_kv_heads);
@@ -304,9 +309,9 @@ mod tests {
         };
         let mut seed = 7u64;
         for (rows, len) in [(1, 1), (1, 37), (5, 5), (9, 40), (64, 300)] {
-            let q: Vec<f32> = (0..rows * 6 * 20).map(|_| lcg(&mut seed)).collect();
-            let k: Vec<f32> = (0..len * 2 * 20).map(|_| lcg(&mut seed) * 3.0).collect();
-            let v: Vec<f32> = (0..len * 2 * 20).map(|_| lcg(&mut seed)).collect();
+            let q = noise(&mut seed, rows * 6 * 20, 1.0);
+            let k = noise(&mut seed, len * 2 * 20, 3.0);
+            let v = noise(&mut seed, len * 2 * 20, 1.0);
             let mut out = vec![0f32; q.len()];
             causal_attention(shape, &q, &k, &v, &mut out);
             let want = reference(shape, &q, &k, &v);
@@ -329,9 +334,9 @@ mod tests {
         let mut seed = 11u64;
         let len = 50;
         let rows = 8;
-        let q: Vec<f32> = (0..rows * 4 * 16).map(|_| lcg(&mut seed)).collect();
-        let k: Vec<f32> = (0..len * 16).map(|_| lcg(&mut seed)).collect();
-        let v: Vec<f32> = (0..len * 16).map(|_| lcg(&mut seed)).collect();
+        let q = noise(&mut seed, rows * 4 * 16, 1.0);
+        let k = noise(&mut seed, len * 16, 1.0);
+        let v = noise(&mut seed, len * 16, 1.0);
         let mut all = vec![0f32; q.len()];
         causal_attention(shape, &q, &k, &v, &mut all);
         // The last row alone, against the same cache: bit for bit the same.
@@ -351,9 +356,9 @@ mod tests {
         let mut seed = 5u64;
         let mut data = Vec::new();
         for (rows, len) in [(1usize, 30usize), (3, 3), (1, 1), (7, 90)] {
-            let q: Vec<f32> = (0..rows * 32).map(|_| lcg(&mut seed)).collect();
-            let k: Vec<f32> = (0..len * 16).map(|_| lcg(&mut seed)).collect();
-            let v: Vec<f32> = (0..len * 16).map(|_| lcg(&mut seed)).collect();
+            let q = noise(&mut seed, rows * 32, 1.0);
+            let k = noise(&mut seed, len * 16, 1.0);
+            let v = noise(&mut seed, len * 16, 1.0);
             data.push((q, k, v));
         }
         let seqs: Vec<(&[f32], &[f32], &[f32])> = data
@@ -376,8 +381,8 @@ mod tests {
     fn simd_and_baseline_dot_round_the_same_way() {
         let mut seed = 3u64;
         for n in [1usize, 7, 8, 128, 131] {
-            let a: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
-            let b: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
+            let a = noise(&mut seed, n, 1.0);
+            let b = noise(&mut seed, n, 1.0);
             let (g, v) = simd::both_paths(&a, &b);
             assert_eq!(g.to_bits(), v.to_bits(), "n = {n}");
         }

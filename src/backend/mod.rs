@@ -73,17 +73,6 @@ impl KvCache {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-
-    /// Bytes of keys and values held in host memory.
-    pub fn host_bytes(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|l| match l {
-                LayerKv::Host { k, v } => (k.len() + v.len()) * std::mem::size_of::<f32>(),
-                LayerKv::Device(_) => 0,
-            })
-            .sum()
-    }
 }
 
 /// A decoder-only language model.

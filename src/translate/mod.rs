@@ -419,7 +419,7 @@ impl<'a> Translator<'a> {
         batched: bool,
         on_segment: impl Fn(usize) + Sync,
     ) -> Result<(Vec<SegmentTranslation>, BatchStats)> {
-        let runs = paragraph_runs(input, segments, lanes);
+        let runs = paragraph_runs(segments, lanes);
         if runs.len() <= 1 {
             let out = self.translate_segments(input, segments, &on_segment)?;
             return Ok((out, BatchStats::default()));
@@ -485,12 +485,7 @@ impl<'a> Translator<'a> {
 
 /// Cuts `segments` into at most `lanes` runs of whole paragraphs, each
 /// about the same number of source bytes. Never splits a paragraph.
-pub fn paragraph_runs(
-    input: &str,
-    segments: &[Segment],
-    lanes: usize,
-) -> Vec<std::ops::Range<usize>> {
-    let _ = input;
+pub fn paragraph_runs(segments: &[Segment], lanes: usize) -> Vec<std::ops::Range<usize>> {
     if segments.is_empty() {
         return Vec::new();
     }
@@ -534,7 +529,7 @@ mod tests {
         let text = "Một câu. Hai câu.\n\nBa câu dài hơn một chút nữa. Bốn.\n\nNăm.\n\nSáu câu. Bảy câu. Tám câu.\n\nChín.";
         let segs = segment(text);
         for lanes in 1..=7 {
-            let runs = paragraph_runs(text, &segs, lanes);
+            let runs = paragraph_runs(&segs, lanes);
             let paragraphs = segs.last().unwrap().paragraph + 1;
             assert_eq!(runs.len(), lanes.min(paragraphs), "lanes {lanes}");
             assert_eq!(runs.first().unwrap().start, 0);
@@ -545,6 +540,6 @@ mod tests {
             }
             assert!(runs.iter().all(|r| !r.is_empty()));
         }
-        assert!(paragraph_runs(text, &[], 3).is_empty());
+        assert!(paragraph_runs(&[], 3).is_empty());
     }
 }
