@@ -7,6 +7,7 @@ pub mod batcher;
 pub mod device;
 pub mod embedder;
 pub mod gguf;
+pub mod kquant;
 pub mod qwen2;
 pub mod tokenizer;
 

@@ -5,14 +5,16 @@
 //! [`KvCache`] the caller owns. That is what lets a pipeline compute the
 //! instruction prefix once and start every sentence from a copy of it.
 
+use std::sync::Arc;
+
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
-use candle_nn::Embedding;
 use candle_transformers::quantized_nn::RmsNorm;
 use candle_transformers::utils::repeat_kv;
 
 use super::attention::{causal_attention_many, AttnShape};
 use super::gguf::GgufFile;
+use super::kquant::{matmul_many, PackedMatrix, Q8Rows};
 use super::{CausalLm, KvCache, LayerKv};
 use crate::error::{Error, Result};
 
@@ -60,33 +62,87 @@ impl Qwen2Config {
     }
 }
 
-/// A quantized projection. On the CPU, candle multiplies a single Q6_K row
-/// with a different kernel (compact vector dot) than two or more rows
-/// (repacked tiles), and the two round differently. In batch-invariant mode
-/// a lone row is fed twice, so that a sequence's logits never depend on how
-/// many other rows share its forward pass. That costs about a quarter of
-/// batch-1 decoding speed (the tiles are larger than the compact blocks), so
-/// single-sequence `forward` does not do it.
-struct Linear {
-    inner: QMatMul,
-    q6k_cpu: bool,
+/// A quantized projection.
+///
+/// On CPUs with AVX-512 VNNI, Q4_K and Q6_K matrices run on our own packed
+/// kernels ([`kquant`]): compact tiles, and every row computed the same way
+/// whatever the batch, so batch invariance is free. Elsewhere (GPUs, older
+/// CPUs, other quant types, or `DICH_KERNELS=candle`) candle's kernels run.
+/// On the CPU, candle multiplies a single Q6_K row with a different kernel
+/// (compact vector dot) than two or more rows (repacked tiles), and the two
+/// round differently; in batch-invariant mode a lone row is then fed twice,
+/// so that a sequence's logits never depend on how many other rows share
+/// its forward pass.
+enum Linear {
+    Packed(PackedMatrix),
+    Candle { inner: QMatMul, q6k_cpu: bool },
+}
+
+/// Whether our packed CPU kernels are used for the matrices they support:
+/// the CPU has them and `DICH_KERNELS` is not `candle`.
+pub fn packed_kernels_enabled() -> bool {
+    PackedMatrix::supported() && std::env::var("DICH_KERNELS").map_or(true, |v| v != "candle")
 }
 
 impl Linear {
-    fn new(t: QTensor) -> candle_core::Result<Self> {
+    fn new(t: Arc<QTensor>) -> candle_core::Result<Self> {
+        if packed_kernels_enabled() && PackedMatrix::packable(&t) {
+            return Ok(Self::Packed(PackedMatrix::from_qtensor(&t)?));
+        }
         let q6k_cpu = t.dtype() == GgmlDType::Q6K && t.device().is_cpu();
-        Ok(Self {
-            inner: QMatMul::from_qtensor(t)?,
+        Ok(Self::Candle {
+            inner: QMatMul::from_arc(t)?,
             q6k_cpu,
         })
     }
 
     fn run(&self, xs: &Tensor, invariant: bool) -> candle_core::Result<Tensor> {
-        if invariant && self.q6k_cpu && xs.dims().len() == 2 && xs.dim(0)? == 1 {
-            let twice = Tensor::cat(&[xs, xs], 0)?;
-            return self.inner.forward(&twice)?.narrow(0, 0, 1);
+        match self {
+            Self::Packed(_) => Ok(Self::run_many(&[self], xs, invariant)?.remove(0)),
+            Self::Candle { inner, q6k_cpu } => {
+                if invariant && *q6k_cpu && xs.dims().len() == 2 && xs.dim(0)? == 1 {
+                    let twice = Tensor::cat(&[xs, xs], 0)?;
+                    return inner.forward(&twice)?.narrow(0, 0, 1);
+                }
+                inner.forward(xs)
+            }
         }
-        self.inner.forward(xs)
+    }
+
+    /// Several projections of the same input. Packed ones share one
+    /// quantization of `xs` and one parallel region.
+    fn run_many(ls: &[&Linear], xs: &Tensor, invariant: bool) -> candle_core::Result<Vec<Tensor>> {
+        let packed: Option<Vec<&PackedMatrix>> = ls
+            .iter()
+            .map(|l| match l {
+                Self::Packed(p) => Some(p),
+                Self::Candle { .. } => None,
+            })
+            .collect();
+        let Some(packed) = packed else {
+            return ls.iter().map(|l| l.run(xs, invariant)).collect();
+        };
+        let dims = xs.dims().to_vec();
+        let Some((&k, lead)) = dims.split_last() else {
+            candle_core::bail!("a projection got a scalar input");
+        };
+        let m: usize = lead.iter().product();
+        let flat = xs.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        for p in &packed {
+            if p.cols() != k {
+                candle_core::bail!("projection expects {} inputs, got {k}", p.cols());
+            }
+        }
+        let x = Q8Rows::quantize(&flat, m, k);
+        matmul_many(&packed, &x)
+            .into_iter()
+            .zip(&packed)
+            .map(|(out, p)| {
+                let mut shape = lead.to_vec();
+                shape.push(p.rows());
+                Tensor::from_vec(out, shape, xs.device())
+            })
+            .collect()
     }
 }
 
@@ -124,7 +180,9 @@ struct DecoderLayer {
 
 pub struct Qwen2 {
     cfg: Qwen2Config,
-    embed_tokens: Embedding,
+    /// Token embeddings, looked up row by row from the quantized matrix
+    /// (never dequantized whole: that would be 0.9 GB of f32).
+    embed_tokens: Arc<QTensor>,
     layers: Vec<DecoderLayer>,
     norm: RmsNorm,
     lm_head: Linear,
@@ -135,8 +193,9 @@ pub struct Qwen2 {
 
 impl Mlp {
     fn forward(&self, xs: &Tensor, invariant: bool) -> candle_core::Result<Tensor> {
-        let gate = self.gate_proj.run(xs, invariant)?;
-        let up = self.up_proj.run(xs, invariant)?;
+        let mut gu = Linear::run_many(&[&self.gate_proj, &self.up_proj], xs, invariant)?;
+        let up = gu.pop().expect("two outputs");
+        let gate = gu.pop().expect("two outputs");
         self.down_proj
             .run(&(candle_nn::ops::silu(&gate)? * up)?, invariant)
     }
@@ -223,18 +282,19 @@ impl Attention {
         invariant: bool,
     ) -> candle_core::Result<Tensor> {
         let (rows, _hidden) = xs.dims2()?;
-        let q = self
-            .q_proj
-            .run(xs, invariant)?
-            .broadcast_add(&self.q_bias)?;
-        let k = self
-            .k_proj
-            .run(xs, invariant)?
-            .broadcast_add(&self.k_bias)?;
-        let v = self
-            .v_proj
-            .run(xs, invariant)?
+        let mut qkv = Linear::run_many(&[&self.q_proj, &self.k_proj, &self.v_proj], xs, invariant)?;
+        let v = qkv
+            .pop()
+            .expect("three outputs")
             .broadcast_add(&self.v_bias)?;
+        let k = qkv
+            .pop()
+            .expect("three outputs")
+            .broadcast_add(&self.k_bias)?;
+        let q = qkv
+            .pop()
+            .expect("three outputs")
+            .broadcast_add(&self.q_bias)?;
         let q = q.reshape((1, rows, self.num_heads, self.head_dim))?;
         let k = k.reshape((1, rows, self.num_kv_heads, self.head_dim))?;
         let q = candle_nn::rotary_emb::rope_thd(&q, cos, sin)?
@@ -295,13 +355,12 @@ impl Qwen2 {
         let eps = cfg.rms_norm_eps;
         let head_dim = cfg.head_dim();
 
-        let embed_q = g.tensor("token_embd.weight", device)?;
-        let embed_tokens = Embedding::new(embed_q.dequantize(device)?, cfg.hidden_size);
+        let embed_tokens = Arc::new(g.tensor("token_embd.weight", device)?);
         // Small Qwen2 models tie the output projection to the embeddings.
         let lm_head = if g.has_tensor("output.weight") {
-            Linear::new(g.tensor("output.weight", device)?)?
+            Linear::new(Arc::new(g.tensor("output.weight", device)?))?
         } else {
-            Linear::new(embed_q)?
+            Linear::new(embed_tokens.clone())?
         };
         let norm = RmsNorm::from_qtensor(g.tensor("output_norm.weight", device)?, eps)?;
 
@@ -310,10 +369,10 @@ impl Qwen2 {
             let p = format!("blk.{i}");
             let mut q = |name: &str| g.tensor(&format!("{p}.{name}"), device);
             let self_attn = Attention {
-                q_proj: Linear::new(q("attn_q.weight")?)?,
-                k_proj: Linear::new(q("attn_k.weight")?)?,
-                v_proj: Linear::new(q("attn_v.weight")?)?,
-                o_proj: Linear::new(q("attn_output.weight")?)?,
+                q_proj: Linear::new(Arc::new(q("attn_q.weight")?))?,
+                k_proj: Linear::new(Arc::new(q("attn_k.weight")?))?,
+                v_proj: Linear::new(Arc::new(q("attn_v.weight")?))?,
+                o_proj: Linear::new(Arc::new(q("attn_output.weight")?))?,
                 q_bias: q("attn_q.bias")?.dequantize(device)?,
                 k_bias: q("attn_k.bias")?.dequantize(device)?,
                 v_bias: q("attn_v.bias")?.dequantize(device)?,
@@ -322,9 +381,9 @@ impl Qwen2 {
                 head_dim,
             };
             let mlp = Mlp {
-                gate_proj: Linear::new(q("ffn_gate.weight")?)?,
-                up_proj: Linear::new(q("ffn_up.weight")?)?,
-                down_proj: Linear::new(q("ffn_down.weight")?)?,
+                gate_proj: Linear::new(Arc::new(q("ffn_gate.weight")?))?,
+                up_proj: Linear::new(Arc::new(q("ffn_up.weight")?))?,
+                down_proj: Linear::new(Arc::new(q("ffn_down.weight")?))?,
             };
             layers.push(DecoderLayer {
                 input_layernorm: RmsNorm::from_qtensor(q("attn_norm.weight")?, eps)?,
@@ -366,7 +425,7 @@ impl Qwen2 {
         };
         let cos = self.cos.narrow(0, pos, seq_len)?;
         let sin = self.sin.narrow(0, pos, seq_len)?;
-        let mut xs = self.embed_tokens.forward(&input)?;
+        let mut xs = self.embed_tokens.embedding(&input)?;
         for (layer, slot) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let LayerKv::Device(slot) = slot else {
                 candle_core::bail!("a host key/value cache reached the device path");
@@ -413,7 +472,7 @@ impl Qwen2 {
         let sin = self.sin.index_select(&positions, 0)?;
         let mut xs = self
             .embed_tokens
-            .forward(&Tensor::new(tokens.as_slice(), &self.device)?)?;
+            .embedding(&Tensor::new(tokens.as_slice(), &self.device)?)?;
         for (i, layer) in self.layers.iter().enumerate() {
             let h = layer.input_layernorm.forward(&xs)?;
             let h = layer
@@ -434,6 +493,12 @@ impl Qwen2 {
     fn check(&self, tokens: &[u32], cache: &KvCache) -> Result<()> {
         if tokens.is_empty() {
             return Err(Error::Internal("forward called with no tokens".into()));
+        }
+        let vocab = self.vocab_size();
+        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= vocab) {
+            return Err(Error::Internal(format!(
+                "token id {bad} is outside the vocabulary of {vocab}"
+            )));
         }
         if cache.len + tokens.len() > self.cfg.max_position_embeddings {
             return Err(Error::ContextOverflow {
@@ -524,7 +589,7 @@ impl CausalLm for Qwen2 {
     }
 
     fn vocab_size(&self) -> usize {
-        self.embed_tokens.embeddings().dim(0).unwrap_or(0)
+        self.embed_tokens.shape().dims2().map_or(0, |(n, _)| n)
     }
 
     fn device(&self) -> &Device {
