@@ -18,6 +18,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 ./target/release/dich bench --no-seed --format json --threads "$threads" \
   --prompts-out "$work/prompts.json" > "$work/dich.json"
+# The same build on candle's own quantized kernels (the state before
+# src/backend/kquant.rs), for the before/after columns.
+DICH_KERNELS=candle ./target/release/dich bench --no-seed --format json \
+  --threads "$threads" > "$work/dich-candle.json"
 model="$(./target/release/dich models path qwen2.5-coder-1.5b-instruct-q4_k_m 2>/dev/null || true)"
 if [ -z "$model" ] || [ ! -f "$model" ]; then
   model="$(ls "$home"/models/qwen2.5-coder-1.5b-instruct-q4_k_m/*.gguf | head -1)"
@@ -25,19 +29,22 @@ fi
 "$home/venv-llama/bin/python" scripts/llama-compare.py --model "$model" \
   --threads "$threads" --prompts "$work/prompts.json" --gen 64 --repeats 3 \
   --format json > "$work/llama.json"
-python3 - "$work/dich.json" "$work/llama.json" <<'PY'
+python3 - "$work/dich.json" "$work/llama.json" "$work/dich-candle.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); l = json.load(open(sys.argv[2]))["results"]
+c = json.load(open(sys.argv[3]))
 rows = [
-    ("prompt tokens/s, %d tokens" % d["prompt_tokens_short"], d["prompt_tps_short"], l["short"]["prompt_tps"]),
-    ("prompt tokens/s, %d tokens" % d["prompt_tokens_long"], d["prompt_tps_long"], l["long"]["prompt_tps"]),
-    ("generated tokens/s after %d" % d["prompt_tokens_short"], d["decode_tps_short"], l["short"]["decode_tps"]),
-    ("generated tokens/s after %d" % d["prompt_tokens_long"], d["decode_tps_long"], l["long"]["decode_tps"]),
-    ("batch 8, generated tokens/s summed", d["batch8_decode_tps"], l["short"]["decode_tps"]),
+    ("prompt tokens/s, %d tokens" % d["prompt_tokens_short"], "prompt_tps_short", l["short"]["prompt_tps"]),
+    ("prompt tokens/s, %d tokens" % d["prompt_tokens_long"], "prompt_tps_long", l["long"]["prompt_tps"]),
+    ("generated tokens/s after %d" % d["prompt_tokens_short"], "decode_tps_short", l["short"]["decode_tps"]),
+    ("generated tokens/s after %d" % d["prompt_tokens_long"], "decode_tps_long", l["long"]["decode_tps"]),
+    ("batch 1 through the batch-invariant path", "batch1_decode_tps", l["short"]["decode_tps"]),
+    ("batch 8, generated tokens/s summed", "batch8_decode_tps", l["short"]["decode_tps"]),
 ]
-print("| threads %d | dich | llama.cpp | ratio |" % d["threads"])
-print("|---|---|---|---|")
-for name, a, b in rows:
-    print("| %s | %.1f | %.1f | %.2fx |" % (name, a, b, a / b))
-print(json.dumps({"dich": d, "llama_cpp": l}), file=sys.stderr)
+print("| threads %d | dich, candle kernels | dich | llama.cpp | dich / llama.cpp |" % d["threads"])
+print("|---|---|---|---|---|")
+for name, key, b in rows:
+    print("| %s | %.1f | %.1f | %.1f | %.2fx |" % (name, c[key], d[key], b, d[key] / b))
+print("| peak RSS MiB | %.0f | %.0f | | |" % (c["peak_rss_mb"], d["peak_rss_mb"]))
+print(json.dumps({"dich": d, "dich_candle_kernels": c, "llama_cpp": l}), file=sys.stderr)
 PY
