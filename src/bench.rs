@@ -24,6 +24,11 @@ pub struct BenchReport {
     pub model: String,
     pub model_bytes: u64,
     pub threads: usize,
+    /// Which quantized matrix kernels ran: `dich` (src/backend/kquant.rs,
+    /// CPUs with AVX-512 VNNI, for Q4_K and Q6_K matrices) or `candle`
+    /// (GPUs, other CPUs, or
+    /// `DICH_KERNELS=candle`).
+    pub kernels: String,
     pub prompt_tokens_short: usize,
     pub prompt_tokens_long: usize,
     /// Prompt (prefill) tokens per second.
@@ -102,7 +107,7 @@ pub fn time_batch_decode(model: &dyn CausalLm, prompts: &[Vec<u32>], steps: usiz
         let logits = model.forward_batch(&mut [(p.as_slice(), c)])?;
         next.push(crate::backend::qwen2::argmax(&logits.squeeze(0)?)?);
     }
-    // One untimed step: the first batch-invariant pass repacks the output
+    // One untimed step: on candle's kernels the first batch-invariant pass repacks the output
     // matrix into tiles (seconds), which is not decoding speed.
     let mut timed_from = None;
     for step in 0..=steps {
@@ -204,6 +209,11 @@ pub fn run(
         model: model_name.to_string(),
         model_bytes,
         threads: candle_core::utils::get_num_threads(),
+        kernels: if m.device().is_cpu() && crate::backend::qwen2::packed_kernels_enabled() {
+            "dich".into()
+        } else {
+            "candle".into()
+        },
         prompt_tokens_short: SHORT_PROMPT,
         prompt_tokens_long: LONG_PROMPT,
         prompt_tps_short,
@@ -230,6 +240,7 @@ impl BenchReport {
                 format!("{} ({:.2} GB)", self.model, self.model_bytes as f64 / 1e9),
             ),
             ("threads".into(), self.threads.to_string()),
+            ("quantized kernels".into(), self.kernels.clone()),
             (
                 format!("prompt tokens/s, {} tokens", self.prompt_tokens_short),
                 f(self.prompt_tps_short),

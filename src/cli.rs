@@ -628,8 +628,10 @@ fn set_threads(threads: Option<usize>) -> Result<()> {
         if n == 0 {
             bail!("--threads must be at least 1");
         }
-        // candle reads RAYON_NUM_THREADS for its own kernels; the pool is
-        // sized once, before any model work starts.
+        // candle sizes its worker pool (which our kernels share) from
+        // CANDLE_NUM_THREADS, else RAYON_NUM_THREADS, once, before any
+        // model work starts.
+        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
