@@ -129,10 +129,6 @@ impl Q8Rows {
         }
         Self { m, k, d, qs, bsums }
     }
-
-    pub fn rows(&self) -> usize {
-        self.m
-    }
 }
 
 fn scale_min_k4(j: usize, s: &[u8]) -> (u8, u8) {
@@ -152,6 +148,33 @@ fn f16_at(b: &[u8], at: usize) -> f32 {
 
 const Q4K_BYTES: usize = 144;
 const Q6K_BYTES: usize = 210;
+
+/// Cuts raw GGUF blocks (`n` rows of `k / 256` blocks of `block` bytes each)
+/// into tiles: `make` gets the 16 rows' blocks of one super-block.
+fn tile_blocks<T>(
+    data: &[u8],
+    n: usize,
+    k: usize,
+    block: usize,
+    what: &str,
+    mut make: impl FnMut(&[&[u8]; TILE]) -> T,
+) -> candle_core::Result<Vec<T>> {
+    let kb = k / QK_K;
+    if data.len() != n * kb * block || !n.is_multiple_of(TILE) || kb == 0 {
+        candle_core::bail!("{what} data of {} bytes is not {n}x{k}", data.len());
+    }
+    let mut tiles = Vec::with_capacity(n / TILE * kb);
+    for t in 0..n / TILE {
+        for b in 0..kb {
+            let blocks: [&[u8]; TILE] = std::array::from_fn(|r| {
+                let at = ((t * TILE + r) * kb + b) * block;
+                &data[at..at + block]
+            });
+            tiles.push(make(&blocks));
+        }
+    }
+    Ok(tiles)
+}
 
 /// Packs nibbles of 256 values per row (`vals[r][i]`, only the low 4 bits
 /// used) in the [`TileQ4::qs`] layout.
@@ -207,47 +230,37 @@ impl PackedMatrix {
         }
     }
 
-    /// From raw GGUF Q4_K blocks (`n` rows of `k / 256` blocks of 144 bytes).
-    pub fn from_q4k(data: &[u8], n: usize, k: usize) -> candle_core::Result<Self> {
-        let kb = k / QK_K;
-        if data.len() != n * kb * Q4K_BYTES || !n.is_multiple_of(TILE) || kb == 0 {
-            candle_core::bail!("Q4_K data of {} bytes is not {n}x{k}", data.len());
-        }
-        let mut tiles = Vec::with_capacity(n / TILE * kb);
-        let mut vals = Box::new([[0u8; QK_K]; TILE]);
-        for t in 0..n / TILE {
-            for b in 0..kb {
-                let mut tile = TileQ4 {
-                    qs: [0; 2048],
-                    scales: [[0; TILE]; 8],
-                    mins: [[0; TILE]; 8],
-                    d: [0.0; TILE],
-                    dmin: [0.0; TILE],
-                };
-                for (r, v) in vals.iter_mut().enumerate() {
-                    let at = ((t * TILE + r) * kb + b) * Q4K_BYTES;
-                    let blk = &data[at..at + Q4K_BYTES];
-                    tile.d[r] = f16_at(blk, 0);
-                    tile.dmin[r] = f16_at(blk, 2);
-                    let scales = &blk[4..16];
-                    for s in 0..8 {
-                        let (sc, mn) = scale_min_k4(s, scales);
-                        tile.scales[s][r] = sc;
-                        tile.mins[s][r] = mn;
-                    }
-                    let qs = &blk[16..];
-                    for c in 0..4 {
-                        for j in 0..32 {
-                            let byte = qs[c * 32 + j];
-                            v[c * 64 + j] = byte & 15;
-                            v[c * 64 + 32 + j] = byte >> 4;
-                        }
+    fn from_q4k(data: &[u8], n: usize, k: usize) -> candle_core::Result<Self> {
+        let tiles = tile_blocks(data, n, k, Q4K_BYTES, "Q4_K", |blocks| {
+            let mut tile = TileQ4 {
+                qs: [0; 2048],
+                scales: [[0; TILE]; 8],
+                mins: [[0; TILE]; 8],
+                d: [0.0; TILE],
+                dmin: [0.0; TILE],
+            };
+            let mut vals = [[0u8; QK_K]; TILE];
+            for (r, (blk, v)) in blocks.iter().zip(vals.iter_mut()).enumerate() {
+                tile.d[r] = f16_at(blk, 0);
+                tile.dmin[r] = f16_at(blk, 2);
+                let scales = &blk[4..16];
+                for s in 0..8 {
+                    let (sc, mn) = scale_min_k4(s, scales);
+                    tile.scales[s][r] = sc;
+                    tile.mins[s][r] = mn;
+                }
+                let qs = &blk[16..];
+                for c in 0..4 {
+                    for j in 0..32 {
+                        let byte = qs[c * 32 + j];
+                        v[c * 64 + j] = byte & 15;
+                        v[c * 64 + 32 + j] = byte >> 4;
                     }
                 }
-                pack_nibbles(&vals, &mut tile.qs);
-                tiles.push(tile);
             }
-        }
+            pack_nibbles(&vals, &mut tile.qs);
+            tile
+        })?;
         Ok(Self {
             n,
             k,
@@ -255,55 +268,45 @@ impl PackedMatrix {
         })
     }
 
-    /// From raw GGUF Q6_K blocks (`n` rows of `k / 256` blocks of 210 bytes).
-    pub fn from_q6k(data: &[u8], n: usize, k: usize) -> candle_core::Result<Self> {
-        let kb = k / QK_K;
-        if data.len() != n * kb * Q6K_BYTES || !n.is_multiple_of(TILE) || kb == 0 {
-            candle_core::bail!("Q6_K data of {} bytes is not {n}x{k}", data.len());
-        }
-        let mut tiles = Vec::with_capacity(n / TILE * kb);
-        let mut vals = Box::new([[0u8; QK_K]; TILE]);
-        for t in 0..n / TILE {
-            for b in 0..kb {
-                let mut tile = TileQ6 {
-                    ql: [0; 2048],
-                    qh: [0; 1024],
-                    scales: [[0; TILE]; 16],
-                    d: [0.0; TILE],
-                };
-                for (r, v) in vals.iter_mut().enumerate() {
-                    let at = ((t * TILE + r) * kb + b) * Q6K_BYTES;
-                    let blk = &data[at..at + Q6K_BYTES];
-                    let (ql, rest) = blk.split_at(128);
-                    let (qh, rest) = rest.split_at(64);
-                    for s in 0..16 {
-                        tile.scales[s][r] = rest[s] as i8;
-                    }
-                    tile.d[r] = f16_at(rest, 16);
-                    for half in 0..2 {
-                        let (ql, qh) = (&ql[half * 64..], &qh[half * 32..]);
-                        let y = &mut v[half * 128..];
-                        for l in 0..32 {
-                            y[l] = (ql[l] & 15) | ((qh[l] & 3) << 4);
-                            y[l + 32] = (ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4);
-                            y[l + 64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
-                            y[l + 96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
-                        }
-                    }
-                    for s in 0..16 {
-                        for j in 0..4 {
-                            let mut byte = 0u8;
-                            for tt in 0..4 {
-                                byte |= (v[16 * s + 4 * tt + j] >> 4) << (2 * tt);
-                            }
-                            tile.qh[(s * TILE + r) * 4 + j] = byte;
-                        }
+    fn from_q6k(data: &[u8], n: usize, k: usize) -> candle_core::Result<Self> {
+        let tiles = tile_blocks(data, n, k, Q6K_BYTES, "Q6_K", |blocks| {
+            let mut tile = TileQ6 {
+                ql: [0; 2048],
+                qh: [0; 1024],
+                scales: [[0; TILE]; 16],
+                d: [0.0; TILE],
+            };
+            let mut vals = [[0u8; QK_K]; TILE];
+            for (r, (blk, v)) in blocks.iter().zip(vals.iter_mut()).enumerate() {
+                let (ql, rest) = blk.split_at(128);
+                let (qh, rest) = rest.split_at(64);
+                for s in 0..16 {
+                    tile.scales[s][r] = rest[s] as i8;
+                }
+                tile.d[r] = f16_at(rest, 16);
+                for half in 0..2 {
+                    let (ql, qh) = (&ql[half * 64..], &qh[half * 32..]);
+                    let y = &mut v[half * 128..];
+                    for l in 0..32 {
+                        y[l] = (ql[l] & 15) | ((qh[l] & 3) << 4);
+                        y[l + 32] = (ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4);
+                        y[l + 64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+                        y[l + 96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
                     }
                 }
-                pack_nibbles(&vals, &mut tile.ql);
-                tiles.push(tile);
+                for s in 0..16 {
+                    for j in 0..4 {
+                        let mut byte = 0u8;
+                        for tt in 0..4 {
+                            byte |= (v[16 * s + 4 * tt + j] >> 4) << (2 * tt);
+                        }
+                        tile.qh[(s * TILE + r) * 4 + j] = byte;
+                    }
+                }
             }
-        }
+            pack_nibbles(&vals, &mut tile.ql);
+            tile
+        })?;
         Ok(Self {
             n,
             k,
@@ -317,14 +320,6 @@ impl PackedMatrix {
 
     pub fn cols(&self) -> usize {
         self.k
-    }
-
-    /// Bytes held by the packed tiles.
-    pub fn size_in_bytes(&self) -> usize {
-        match &self.tiles {
-            Tiles::Q4(t) => std::mem::size_of_val(t.as_slice()),
-            Tiles::Q6(t) => std::mem::size_of_val(t.as_slice()),
-        }
     }
 
     fn n_tiles(&self) -> usize {
