@@ -7,11 +7,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
+    // The I/O error's text is part of the message, so it is not also
+    // exposed as `source` (the binary prints the chain: it would repeat).
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     #[error("{input}: not valid UTF-8 at byte offset {offset}")]
@@ -97,7 +98,7 @@ pub enum Error {
     ContextOverflow { needed: usize, max: usize },
 
     #[error("tokenizer: {0}")]
-    Tokenize(#[source] tokenizers::Error),
+    Tokenize(tokenizers::Error),
 
     /// A broken invariant between our own components, not a user error.
     #[error("internal error: {0}")]
@@ -126,7 +127,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }
