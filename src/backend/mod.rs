@@ -10,6 +10,7 @@ pub mod gguf;
 pub mod kquant;
 pub mod qwen2;
 pub mod tokenizer;
+pub mod vecmath;
 
 use std::path::Path;
 use std::time::Instant;
