@@ -95,55 +95,148 @@ pub struct Q8Rows {
 }
 
 impl Q8Rows {
+    /// No rows; [`Q8Rows::fill`] sizes it (and reuses its buffers).
+    pub fn empty() -> Self {
+        Self {
+            m: 0,
+            k: 0,
+            d: Vec::new(),
+            qs: Vec::new(),
+            bsums: Vec::new(),
+            bsums32: Vec::new(),
+        }
+    }
+
     /// Quantizes `x` (`[m, k]`, row-major) as ggml's `quantize_row_q8_K`.
     pub fn quantize(x: &[f32], m: usize, k: usize) -> Self {
-        assert!(k.is_multiple_of(QK_K) && x.len() == m * k);
+        assert_eq!(x.len(), m * k, "activations are not {m}x{k}");
+        let mut q = Self::empty();
+        q.fill(m, k, |r, row| row.copy_from_slice(&x[r * k..(r + 1) * k]));
+        q
+    }
+
+    /// Quantizes `m` rows of `k` values, row `r` being what `row(r, buf)`
+    /// writes into `buf` (so a norm or an activation function can be fused
+    /// with the quantization, without an f32 copy of the whole matrix).
+    /// Rows are spread over candle's worker pool when there are several;
+    /// each row's bits depend only on that row.
+    pub fn fill(&mut self, m: usize, k: usize, row: impl Fn(usize, &mut [f32]) + Sync) {
+        assert!(
+            k.is_multiple_of(QK_K),
+            "row length {k} is not a multiple of 256"
+        );
         let kb = k / QK_K;
-        let mut d = vec![0f32; m * kb];
-        let mut qs = vec![0i8; m * k];
-        let mut bsums = vec![0i32; m * k / 16];
-        let mut bsums32 = vec![0i16; m * k / 32];
-        for (bi, ((xs, q), db)) in x
-            .chunks_exact(QK_K)
-            .zip(qs.chunks_exact_mut(QK_K))
-            .zip(d.iter_mut())
-            .enumerate()
-        {
-            let mut max = 0f32;
-            let mut amax = 0f32;
-            for &v in xs {
-                if amax < v.abs() {
-                    amax = v.abs();
-                    max = v;
+        self.m = m;
+        self.k = k;
+        self.d.resize(m * kb, 0.0);
+        self.qs.resize(m * k, 0);
+        self.bsums.resize(m * k / 16, 0);
+        self.bsums32.resize(m * k / 32, 0);
+        let ptrs = (
+            SyncPtr(self.d.as_mut_ptr()),
+            SyncPtr(self.qs.as_mut_ptr()),
+            SyncPtr(self.bsums.as_mut_ptr()),
+            SyncPtr(self.bsums32.as_mut_ptr()),
+        );
+        let run = |rows: std::ops::Range<usize>| {
+            let mut buf = vec![0f32; k];
+            for r in rows {
+                row(r, &mut buf);
+                // SAFETY: each row index is handed to exactly one worker, and
+                // these are that row's disjoint parts of the four buffers,
+                // sized above.
+                unsafe {
+                    let d = std::slice::from_raw_parts_mut(ptrs.0.get().add(r * kb), kb);
+                    let qs = std::slice::from_raw_parts_mut(ptrs.1.get().add(r * k), k);
+                    let b16 = std::slice::from_raw_parts_mut(ptrs.2.get().add(r * k / 16), k / 16);
+                    let b32 = std::slice::from_raw_parts_mut(ptrs.3.get().add(r * k / 32), k / 32);
+                    quantize_row(&buf, d, qs, b16, b32);
                 }
             }
-            if amax == 0.0 {
-                continue;
-            }
-            let iscale = -127f32 / max;
-            // |iscale * v| <= 127: adding and subtracting 1.5 * 2^23 rounds
-            // to the nearest integer (ties to even) without a libm call,
-            // so the loop vectorizes.
-            const MAGIC: f32 = 12_582_912.0;
-            for (o, &v) in q.iter_mut().zip(xs) {
-                *o = ((iscale * v + MAGIC) - MAGIC) as i8;
-            }
-            for (j, s) in bsums[bi * 16..(bi + 1) * 16].iter_mut().enumerate() {
-                *s = q[j * 16..(j + 1) * 16].iter().map(|&v| v as i32).sum();
-            }
-            for (j, s) in bsums32[bi * 8..(bi + 1) * 8].iter_mut().enumerate() {
-                *s = (bsums[bi * 16 + 2 * j] + bsums[bi * 16 + 2 * j + 1]) as i16;
-            }
-            *db = 1.0 / iscale;
+        };
+        if m * k < 1 << 16 {
+            run(0..m);
+        } else {
+            candle_core::utils::barrier_pool().execute_chunked(m, run);
         }
-        Self {
-            m,
-            k,
-            d,
-            qs,
-            bsums,
-            bsums32,
+    }
+}
+
+/// A raw pointer handed to pool workers that write disjoint parts.
+struct SyncPtr<T>(*mut T);
+impl<T> Clone for SyncPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SyncPtr<T> {}
+// SAFETY: only used to give workers disjoint parts of one buffer.
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+impl<T> SyncPtr<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// One row to Q8_K, compiled for AVX-512 where the kernels run (the same
+/// operations either way; only the vector width differs).
+fn quantize_row(x: &[f32], d: &mut [f32], qs: &mut [i8], b16: &mut [i32], b32: &mut [i16]) {
+    #[cfg(target_arch = "x86_64")]
+    if PackedMatrix::supported() {
+        // SAFETY: the CPU has the features the copy is compiled for.
+        return unsafe { quantize_row_avx512(x, d, qs, b16, b32) };
+    }
+    quantize_row_body(x, d, qs, b16, b32)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn quantize_row_avx512(
+    x: &[f32],
+    d: &mut [f32],
+    qs: &mut [i8],
+    b16: &mut [i32],
+    b32: &mut [i16],
+) {
+    quantize_row_body(x, d, qs, b16, b32)
+}
+
+#[inline(always)]
+fn quantize_row_body(x: &[f32], d: &mut [f32], qs: &mut [i8], b16: &mut [i32], b32: &mut [i16]) {
+    for (bi, ((xs, q), db)) in x
+        .chunks_exact(QK_K)
+        .zip(qs.chunks_exact_mut(QK_K))
+        .zip(d.iter_mut())
+        .enumerate()
+    {
+        // The value of largest magnitude (the first one on ties), as ggml.
+        let amax = xs.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let max = xs.iter().copied().find(|v| v.abs() == amax).unwrap_or(0.0);
+        let bs16 = &mut b16[bi * 16..(bi + 1) * 16];
+        let bs32 = &mut b32[bi * 8..(bi + 1) * 8];
+        if amax == 0.0 {
+            q.fill(0);
+            bs16.fill(0);
+            bs32.fill(0);
+            *db = 0.0;
+            continue;
         }
+        let iscale = -127f32 / max;
+        // |iscale * v| <= 127: adding and subtracting 1.5 * 2^23 rounds
+        // to the nearest integer (ties to even) without a libm call,
+        // so the loop vectorizes.
+        const MAGIC: f32 = 12_582_912.0;
+        for (o, &v) in q.iter_mut().zip(xs) {
+            *o = ((iscale * v + MAGIC) - MAGIC) as i8;
+        }
+        for (j, s) in bs16.iter_mut().enumerate() {
+            *s = q[j * 16..(j + 1) * 16].iter().map(|&v| v as i32).sum();
+        }
+        for (j, s) in bs32.iter_mut().enumerate() {
+            *s = (bs16[2 * j] + bs16[2 * j + 1]) as i16;
+        }
+        *db = 1.0 / iscale;
     }
 }
 
@@ -451,30 +544,34 @@ pub fn matmul_reference(w: &PackedMatrix, x: &Q8Rows) -> Vec<f32> {
     out
 }
 
-/// Raw output pointer shared by the workers; each writes disjoint tiles.
-#[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-unsafe impl Send for OutPtr {}
-unsafe impl Sync for OutPtr {}
-
 /// `x W_i^T` for every matrix `W_i` in `ws` (all with `k` columns), in one
 /// parallel region over candle's worker pool. Returns one `[m, n_i]` buffer
 /// per matrix. Needs [`PackedMatrix::supported`].
 pub fn matmul_many(ws: &[&PackedMatrix], x: &Q8Rows) -> Vec<Vec<f32>> {
+    let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![0f32; x.m * w.n]).collect();
+    let mut views: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+    matmul_many_into(ws, x, &mut views);
+    outs
+}
+
+/// [`matmul_many`] into caller-owned buffers: `outs[i]` gets `[m, n_i]`
+/// (every element written; longer buffers keep their tail).
+pub fn matmul_many_into(ws: &[&PackedMatrix], x: &Q8Rows, outs: &mut [&mut [f32]]) {
     assert!(
         PackedMatrix::supported(),
         "packed kernels need AVX-512 VNNI"
     );
-    let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![0f32; x.m * w.n]).collect();
-    let ptrs: Vec<OutPtr> = outs.iter_mut().map(|o| OutPtr(o.as_mut_ptr())).collect();
+    assert_eq!(ws.len(), outs.len(), "one output per matrix");
     let mut starts = Vec::with_capacity(ws.len() + 1);
     let mut total = 0;
-    for w in ws {
+    for (w, o) in ws.iter().zip(outs.iter()) {
         assert_eq!(w.k, x.k, "matrix and activations disagree on k");
+        assert!(o.len() >= x.m * w.n, "output buffer too small");
         starts.push(total);
         total += w.n_tiles();
     }
     starts.push(total);
+    let ptrs: Vec<SyncPtr<f32>> = outs.iter_mut().map(|o| SyncPtr(o.as_mut_ptr())).collect();
     let run = |items: std::ops::Range<usize>| {
         for item in items {
             let p = starts.partition_point(|&s| s <= item) - 1;
@@ -483,7 +580,7 @@ pub fn matmul_many(ws: &[&PackedMatrix], x: &Q8Rows) -> Vec<Vec<f32>> {
             // the 16 columns of its own tile in every row of its own buffer.
             #[cfg(target_arch = "x86_64")]
             unsafe {
-                simd::tile(ws[p], t, x, ptrs[p].0)
+                simd::tile(ws[p], t, x, ptrs[p].get())
             };
             #[cfg(not(target_arch = "x86_64"))]
             {
@@ -493,7 +590,6 @@ pub fn matmul_many(ws: &[&PackedMatrix], x: &Q8Rows) -> Vec<Vec<f32>> {
         }
     };
     candle_core::utils::barrier_pool().execute_chunked(total, run);
-    outs
 }
 
 #[cfg(target_arch = "x86_64")]

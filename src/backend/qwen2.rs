@@ -5,7 +5,7 @@
 //! [`KvCache`] the caller owns. That is what lets a pipeline compute the
 //! instruction prefix once and start every sentence from a copy of it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
@@ -14,7 +14,8 @@ use candle_transformers::utils::repeat_kv;
 
 use super::attention::{causal_attention_many, AttnShape};
 use super::gguf::GgufFile;
-use super::kquant::{matmul_many, PackedMatrix, Q8Rows};
+use super::kquant::{matmul_many, matmul_many_into, PackedMatrix, Q8Rows};
+use super::vecmath;
 use super::{CausalLm, KvCache, LayerKv};
 use crate::error::{Error, Result};
 
@@ -183,13 +184,76 @@ pub struct Qwen2 {
     /// Token embeddings, looked up row by row from the quantized matrix
     /// (never dequantized whole: that would be 0.9 GB of f32).
     embed_tokens: Arc<QTensor>,
+    body: Body,
+    device: Device,
+}
+
+/// The layers, in one of two forms.
+enum Body {
+    /// Every per-layer matrix on our packed CPU kernels: the whole pass runs
+    /// on reused host buffers with fused row operations ([`PackedBody`]).
+    Packed(PackedBody),
+    /// candle tensors and ops (accelerators, CPUs without AVX-512 VNNI,
+    /// other quant types, `DICH_KERNELS=candle`).
+    Candle(CandleBody),
+}
+
+struct CandleBody {
     layers: Vec<DecoderLayer>,
     norm: RmsNorm,
     lm_head: Linear,
     cos: Tensor,
     sin: Tensor,
-    device: Device,
 }
+
+/// One decoder layer with packed matrices and f32 norms and biases.
+struct PackedLayer {
+    attn_norm: Vec<f32>,
+    q: PackedMatrix,
+    k: PackedMatrix,
+    v: PackedMatrix,
+    o: PackedMatrix,
+    q_bias: Vec<f32>,
+    k_bias: Vec<f32>,
+    v_bias: Vec<f32>,
+    ffn_norm: Vec<f32>,
+    gate: PackedMatrix,
+    up: PackedMatrix,
+    down: PackedMatrix,
+}
+
+struct PackedBody {
+    layers: Vec<PackedLayer>,
+    norm: Vec<f32>,
+    /// Packed when its type allows, else candle's kernel (one call a pass).
+    lm_head: Linear,
+    /// `[position][head_dim / 2]`.
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    /// Activation buffers kept between passes, one set per concurrent pass:
+    /// fresh multi-megabyte buffers every layer cost page faults that were
+    /// a tenth of prefill time.
+    scratch: Mutex<Vec<Scratch>>,
+}
+
+/// Host activations of one forward pass (grown as needed, never shrunk
+/// below what the largest pass so far needed).
+#[derive(Default)]
+struct Scratch {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    attn: Vec<f32>,
+    h: Vec<f32>,
+    gate: Vec<f32>,
+    up: Vec<f32>,
+    x8: Option<Q8Rows>,
+}
+
+/// Rows a packed pass takes at most; longer prompts run in several passes
+/// (same results: rows never depend on the rows beside them), which bounds
+/// the scratch buffers (about 90 MB at this size for a 1.5B model).
+const MAX_PASS_ROWS: usize = 1024;
 
 impl Mlp {
     fn forward(&self, xs: &Tensor, invariant: bool) -> candle_core::Result<Tensor> {
@@ -349,6 +413,26 @@ fn rope_tables(cfg: &Qwen2Config, device: &Device) -> candle_core::Result<(Tenso
     Ok((freqs.cos()?, freqs.sin()?))
 }
 
+/// [`rope_tables`] as host vectors: `[position][head_dim / 2]`, the same
+/// values (an f32 product of position and frequency, then cos and sin).
+fn rope_tables_host(cfg: &Qwen2Config) -> (Vec<f32>, Vec<f32>) {
+    let head_dim = cfg.head_dim();
+    let inv_freq: Vec<f32> = (0..head_dim)
+        .step_by(2)
+        .map(|i| 1f32 / cfg.rope_theta.powf(i as f32 / head_dim as f32))
+        .collect();
+    let n = cfg.max_position_embeddings * inv_freq.len();
+    let (mut cos, mut sin) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for p in 0..cfg.max_position_embeddings {
+        for f in &inv_freq {
+            let a = p as f32 * f;
+            cos.push(a.cos());
+            sin.push(a.sin());
+        }
+    }
+    (cos, sin)
+}
+
 impl Qwen2 {
     pub fn load(g: &mut GgufFile, device: &Device) -> Result<Self> {
         let cfg = Qwen2Config::from_gguf(g)?;
@@ -362,9 +446,22 @@ impl Qwen2 {
         } else {
             Linear::new(embed_tokens.clone())?
         };
-        let norm = RmsNorm::from_qtensor(g.tensor("output_norm.weight", device)?, eps)?;
+        let f32s = |t: &QTensor| -> Result<Vec<f32>> {
+            Ok(t.dequantize(&Device::Cpu)?
+                .flatten_all()?
+                .to_vec1::<f32>()?)
+        };
+        let norm_t = g.tensor("output_norm.weight", device)?;
+        let norm_f32 = if device.is_cpu() {
+            f32s(&norm_t)?
+        } else {
+            Vec::new()
+        };
+        let norm = RmsNorm::from_qtensor(norm_t, eps)?;
 
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        // Norm and bias vectors as f32, for the packed body.
+        let mut vectors = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
             let p = format!("blk.{i}");
             let mut q = |name: &str| g.tensor(&format!("{p}.{name}"), device);
@@ -385,22 +482,101 @@ impl Qwen2 {
                 up_proj: Linear::new(Arc::new(q("ffn_up.weight")?))?,
                 down_proj: Linear::new(Arc::new(q("ffn_down.weight")?))?,
             };
+            let attn_norm = q("attn_norm.weight")?;
+            let ffn_norm = q("ffn_norm.weight")?;
+            if device.is_cpu() {
+                vectors.push([
+                    f32s(&attn_norm)?,
+                    f32s(&ffn_norm)?,
+                    self_attn.q_bias.flatten_all()?.to_vec1::<f32>()?,
+                    self_attn.k_bias.flatten_all()?.to_vec1::<f32>()?,
+                    self_attn.v_bias.flatten_all()?.to_vec1::<f32>()?,
+                ]);
+            }
             layers.push(DecoderLayer {
-                input_layernorm: RmsNorm::from_qtensor(q("attn_norm.weight")?, eps)?,
+                input_layernorm: RmsNorm::from_qtensor(attn_norm, eps)?,
                 self_attn,
-                post_attention_layernorm: RmsNorm::from_qtensor(q("ffn_norm.weight")?, eps)?,
+                post_attention_layernorm: RmsNorm::from_qtensor(ffn_norm, eps)?,
                 mlp,
             });
         }
-        let (cos, sin) = rope_tables(&cfg, device)?;
+        let all_packed = device.is_cpu()
+            && layers.iter().all(|l| {
+                [
+                    &l.self_attn.q_proj,
+                    &l.self_attn.k_proj,
+                    &l.self_attn.v_proj,
+                    &l.self_attn.o_proj,
+                    &l.mlp.gate_proj,
+                    &l.mlp.up_proj,
+                    &l.mlp.down_proj,
+                ]
+                .iter()
+                .all(|l| matches!(l, Linear::Packed(_)))
+            });
+        let body = if all_packed {
+            let (cos, sin) = rope_tables_host(&cfg);
+            let mut packed = Vec::with_capacity(layers.len());
+            for (l, [attn_norm, ffn_norm, q_bias, k_bias, v_bias]) in
+                layers.into_iter().zip(vectors)
+            {
+                let (
+                    Linear::Packed(q),
+                    Linear::Packed(k),
+                    Linear::Packed(v),
+                    Linear::Packed(o),
+                    Linear::Packed(gate),
+                    Linear::Packed(up),
+                    Linear::Packed(down),
+                ) = (
+                    l.self_attn.q_proj,
+                    l.self_attn.k_proj,
+                    l.self_attn.v_proj,
+                    l.self_attn.o_proj,
+                    l.mlp.gate_proj,
+                    l.mlp.up_proj,
+                    l.mlp.down_proj,
+                )
+                else {
+                    unreachable!("checked above that every matrix is packed");
+                };
+                packed.push(PackedLayer {
+                    attn_norm,
+                    q,
+                    k,
+                    v,
+                    o,
+                    q_bias,
+                    k_bias,
+                    v_bias,
+                    ffn_norm,
+                    gate,
+                    up,
+                    down,
+                });
+            }
+            Body::Packed(PackedBody {
+                layers: packed,
+                norm: norm_f32,
+                lm_head,
+                cos,
+                sin,
+                scratch: Mutex::new(Vec::new()),
+            })
+        } else {
+            let (cos, sin) = rope_tables(&cfg, device)?;
+            Body::Candle(CandleBody {
+                layers,
+                norm,
+                lm_head,
+                cos,
+                sin,
+            })
+        };
         Ok(Self {
             cfg,
             embed_tokens,
-            layers,
-            norm,
-            lm_head,
-            cos,
-            sin,
+            body,
             device: device.clone(),
         })
     }
@@ -410,7 +586,12 @@ impl Qwen2 {
     }
 
     /// The accelerator path: one sequence, candle tensors throughout.
-    fn forward_device(&self, tokens: &[u32], cache: &mut KvCache) -> candle_core::Result<Tensor> {
+    fn forward_device(
+        &self,
+        body: &CandleBody,
+        tokens: &[u32],
+        cache: &mut KvCache,
+    ) -> candle_core::Result<Tensor> {
         let seq_len = tokens.len();
         let pos = cache.len;
         let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
@@ -423,10 +604,10 @@ impl Qwen2 {
         } else {
             None
         };
-        let cos = self.cos.narrow(0, pos, seq_len)?;
-        let sin = self.sin.narrow(0, pos, seq_len)?;
+        let cos = body.cos.narrow(0, pos, seq_len)?;
+        let sin = body.sin.narrow(0, pos, seq_len)?;
         let mut xs = self.embed_tokens.embedding(&input)?;
-        for (layer, slot) in self.layers.iter().zip(cache.layers.iter_mut()) {
+        for (layer, slot) in body.layers.iter().zip(cache.layers.iter_mut()) {
             let LayerKv::Device(slot) = slot else {
                 candle_core::bail!("a host key/value cache reached the device path");
             };
@@ -443,8 +624,8 @@ impl Qwen2 {
         cache.len += seq_len;
         // Only the last position's logits are needed to pick the next token.
         let last = xs.i((.., seq_len - 1..seq_len, ..))?;
-        let last = self.norm.forward(&last)?;
-        self.lm_head
+        let last = body.norm.forward(&last)?;
+        body.lm_head
             .forward(&last.squeeze(0)?)?
             .to_dtype(DType::F32)
     }
@@ -455,6 +636,7 @@ impl Qwen2 {
     /// computed exactly as it would be in any other batch (see [`Linear`]).
     fn forward_host(
         &self,
+        body: &CandleBody,
         batch: &mut [(&[u32], &mut KvCache)],
         invariant: bool,
     ) -> candle_core::Result<Tensor> {
@@ -468,12 +650,12 @@ impl Qwen2 {
             last_rows.push((tokens.len() - 1) as u32);
         }
         let positions = Tensor::new(positions.as_slice(), &self.device)?;
-        let cos = self.cos.index_select(&positions, 0)?;
-        let sin = self.sin.index_select(&positions, 0)?;
+        let cos = body.cos.index_select(&positions, 0)?;
+        let sin = body.sin.index_select(&positions, 0)?;
         let mut xs = self
             .embed_tokens
             .embedding(&Tensor::new(tokens.as_slice(), &self.device)?)?;
-        for (i, layer) in self.layers.iter().enumerate() {
+        for (i, layer) in body.layers.iter().enumerate() {
             let h = layer.input_layernorm.forward(&xs)?;
             let h = layer
                 .self_attn
@@ -486,8 +668,186 @@ impl Qwen2 {
             cache.len += toks.len();
         }
         let last = xs.index_select(&Tensor::new(last_rows.as_slice(), &self.device)?, 0)?;
-        let last = self.norm.forward(&last)?;
-        self.lm_head.run(&last, invariant)?.to_dtype(DType::F32)
+        let last = body.norm.forward(&last)?;
+        body.lm_head.run(&last, invariant)?.to_dtype(DType::F32)
+    }
+
+    /// The packed CPU path: [`Self::forward_packed_pass`] over groups of
+    /// sequences of at most [`MAX_PASS_ROWS`] rows (a longer prompt alone,
+    /// in several passes). Returns `[batch, vocab]`.
+    fn forward_packed(
+        &self,
+        body: &PackedBody,
+        batch: &mut [(&[u32], &mut KvCache)],
+    ) -> candle_core::Result<Tensor> {
+        let mut logits = Vec::new();
+        let mut i = 0;
+        while i < batch.len() {
+            let mut j = i + 1;
+            let mut rows = batch[i].0.len();
+            while j < batch.len() && rows + batch[j].0.len() <= MAX_PASS_ROWS {
+                rows += batch[j].0.len();
+                j += 1;
+            }
+            if rows > MAX_PASS_ROWS {
+                let (tokens, cache) = &mut batch[i];
+                let mut last = Vec::new();
+                for chunk in tokens.chunks(MAX_PASS_ROWS) {
+                    last.clear();
+                    self.forward_packed_pass(body, &mut [(chunk, &mut **cache)], &mut last)?;
+                }
+                logits.extend(last);
+            } else {
+                self.forward_packed_pass(body, &mut batch[i..j], &mut logits)?;
+            }
+            i = j;
+        }
+        let vocab = logits.len() / batch.len();
+        Tensor::from_vec(logits, (batch.len(), vocab), &self.device)
+    }
+
+    /// One pass of all sequences' rows stacked (`[rows, hidden]`) through
+    /// the packed layers, on reused buffers, with norms and activations
+    /// fused into the quantization of the next matrix's input. Appends the
+    /// logits of each sequence's last row to `logits`. Every row is computed
+    /// the same way whatever else is in the pass (batch invariance).
+    fn forward_packed_pass(
+        &self,
+        body: &PackedBody,
+        batch: &mut [(&[u32], &mut KvCache)],
+        logits: &mut Vec<f32>,
+    ) -> candle_core::Result<()> {
+        let cfg = &self.cfg;
+        let (hidden, hd) = (cfg.hidden_size, cfg.head_dim());
+        let half = hd / 2;
+        let (qd, kvd) = (cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd);
+        let eps = cfg.rms_norm_eps as f32;
+        let inter = body.layers.first().map_or(0, |l| l.gate.rows());
+        let shape = AttnShape {
+            num_heads: cfg.num_attention_heads,
+            num_kv_heads: cfg.num_key_value_heads,
+            head_dim: hd,
+        };
+        let mut tokens = Vec::new();
+        let mut positions = Vec::new();
+        let mut last_rows = Vec::with_capacity(batch.len());
+        for (toks, cache) in batch.iter() {
+            tokens.extend_from_slice(toks);
+            positions.extend(cache.len..cache.len + toks.len());
+            last_rows.push(tokens.len() - 1);
+        }
+        let m = tokens.len();
+        let mut xs = self
+            .embed_tokens
+            .embedding(&Tensor::new(tokens.as_slice(), &self.device)?)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+
+        let mut sc = body
+            .scratch
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_default();
+        fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+            if v.len() < n {
+                v.resize(n, 0.0);
+            }
+            &mut v[..n]
+        }
+        let Scratch {
+            q,
+            k,
+            v,
+            attn,
+            h,
+            gate,
+            up,
+            x8,
+        } = &mut sc;
+        let x8 = x8.get_or_insert_with(Q8Rows::empty);
+        let (q, k, v) = (sized(q, m * qd), sized(k, m * kvd), sized(v, m * kvd));
+        let (attn, h) = (sized(attn, m * qd), sized(h, m * hidden));
+        let (gate, up) = (sized(gate, m * inter), sized(up, m * inter));
+
+        for (li, l) in body.layers.iter().enumerate() {
+            x8.fill(m, hidden, |r, row| {
+                vecmath::rms_norm(&xs[r * hidden..][..hidden], &l.attn_norm, eps, row)
+            });
+            matmul_many_into(&[&l.q, &l.k, &l.v], x8, &mut [&mut *q, &mut *k, &mut *v]);
+            for (r, &pos) in positions.iter().enumerate() {
+                let (cos, sin) = (
+                    &body.cos[pos * half..][..half],
+                    &body.sin[pos * half..][..half],
+                );
+                vecmath::bias_rope(&mut q[r * qd..][..qd], &l.q_bias, cos, sin);
+                vecmath::bias_rope(&mut k[r * kvd..][..kvd], &l.k_bias, cos, sin);
+                vecmath::add_assign(&mut v[r * kvd..][..kvd], &l.v_bias);
+            }
+            let mut row = 0;
+            for (toks, cache) in batch.iter_mut() {
+                let n = toks.len();
+                let LayerKv::Host { k: kc, v: vc } = &mut cache.layers[li] else {
+                    candle_core::bail!("a device key/value cache reached the CPU path");
+                };
+                kc.extend_from_slice(&k[row * kvd..(row + n) * kvd]);
+                vc.extend_from_slice(&v[row * kvd..(row + n) * kvd]);
+                row += n;
+            }
+            let mut seqs = Vec::with_capacity(batch.len());
+            let mut row = 0;
+            for (toks, cache) in batch.iter() {
+                let n = toks.len();
+                let LayerKv::Host { k: kc, v: vc } = &cache.layers[li] else {
+                    unreachable!("checked above");
+                };
+                seqs.push((&q[row * qd..(row + n) * qd], kc.as_slice(), vc.as_slice()));
+                row += n;
+            }
+            causal_attention_many(shape, &seqs, attn);
+            x8.fill(m, qd, |r, row| row.copy_from_slice(&attn[r * qd..][..qd]));
+            matmul_many_into(&[&l.o], x8, &mut [&mut *h]);
+            vecmath::add_assign(&mut xs, h);
+
+            x8.fill(m, hidden, |r, row| {
+                vecmath::rms_norm(&xs[r * hidden..][..hidden], &l.ffn_norm, eps, row)
+            });
+            matmul_many_into(&[&l.gate, &l.up], x8, &mut [&mut *gate, &mut *up]);
+            x8.fill(m, inter, |r, row| {
+                vecmath::silu_mul(&gate[r * inter..][..inter], &up[r * inter..][..inter], row)
+            });
+            matmul_many_into(&[&l.down], x8, &mut [&mut *h]);
+            vecmath::add_assign(&mut xs, h);
+        }
+        for (toks, cache) in batch.iter_mut() {
+            cache.len += toks.len();
+        }
+
+        let b = last_rows.len();
+        let norm_row = |i: usize, row: &mut [f32]| {
+            vecmath::rms_norm(&xs[last_rows[i] * hidden..][..hidden], &body.norm, eps, row)
+        };
+        match &body.lm_head {
+            Linear::Packed(p) => {
+                x8.fill(b, hidden, norm_row);
+                let start = logits.len();
+                logits.resize(start + b * p.rows(), 0.0);
+                matmul_many_into(&[p], x8, &mut [&mut logits[start..]]);
+            }
+            head @ Linear::Candle { .. } => {
+                let mut normed = vec![0f32; b * hidden];
+                for (i, row) in normed.chunks_exact_mut(hidden).enumerate() {
+                    norm_row(i, row);
+                }
+                let normed = Tensor::from_vec(normed, (b, hidden), &self.device)?;
+                let out = head.run(&normed, true)?.to_dtype(DType::F32)?;
+                logits.extend(out.flatten_all()?.to_vec1::<f32>()?);
+            }
+        }
+        if let Ok(mut pool) = body.scratch.lock() {
+            pool.push(sc);
+        }
+        Ok(())
     }
 
     fn check(&self, tokens: &[u32], cache: &KvCache) -> Result<()> {
@@ -510,7 +870,7 @@ impl Qwen2 {
             LayerKv::Host { .. } => self.device.is_cpu(),
             LayerKv::Device(_) => !self.device.is_cpu(),
         });
-        if cache.layers.len() != self.layers.len() || !kind_ok {
+        if cache.layers.len() != self.cfg.num_hidden_layers || !kind_ok {
             return Err(Error::Internal(
                 "key/value cache belongs to another model".into(),
             ));
@@ -543,14 +903,22 @@ impl Qwen2 {
         for (tokens, cache) in batch.iter() {
             self.check(tokens, cache)?;
         }
-        if !self.device.is_cpu() {
-            let mut rows = Vec::with_capacity(batch.len());
-            for (tokens, cache) in batch.iter_mut() {
-                rows.push(self.forward_device(tokens, cache)?);
+        let body = match &self.body {
+            Body::Candle(body) if !self.device.is_cpu() => {
+                let mut rows = Vec::with_capacity(batch.len());
+                for (tokens, cache) in batch.iter_mut() {
+                    rows.push(self.forward_device(body, tokens, cache)?);
+                }
+                return Ok(Tensor::cat(&rows, 0)?);
             }
-            return Ok(Tensor::cat(&rows, 0)?);
-        }
-        match self.forward_host(batch, invariant) {
+            Body::Candle(body) => Ok(body),
+            Body::Packed(body) => Err(body),
+        };
+        let result = match body {
+            Ok(body) => self.forward_host(body, batch, invariant),
+            Err(body) => self.forward_packed(body, batch),
+        };
+        match result {
             Ok(logits) => Ok(logits),
             Err(e) => {
                 let kv_dim = self.cfg.num_key_value_heads * self.cfg.head_dim();
@@ -578,9 +946,9 @@ impl CausalLm for Qwen2 {
 
     fn new_cache(&self) -> KvCache {
         if self.device.is_cpu() {
-            KvCache::host(self.layers.len())
+            KvCache::host(self.cfg.num_hidden_layers)
         } else {
-            KvCache::device(self.layers.len())
+            KvCache::device(self.cfg.num_hidden_layers)
         }
     }
 
