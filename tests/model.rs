@@ -203,3 +203,47 @@ fn article_text_cannot_inject_control_tokens() {
     let im_end = lm.special("<|im_end|>").unwrap();
     assert!(ids.len() > 1 && !ids.contains(&im_end), "{ids:?}");
 }
+
+/// A prompt longer than one pass of the CPU body (1,024 rows) runs in
+/// several passes; the logits are those of feeding it in pieces by hand, and
+/// a batch that mixes it with a short prompt gives each the logits it has
+/// alone.
+#[test]
+fn long_prompts_and_mixed_batches_give_the_logits_of_each_alone() {
+    let lm = common::loaded();
+    let m = lm.model.as_ref();
+    let text = std::fs::read_to_string(common::repo_path(
+        "seeds/vi-vtc-hanoi-convention-signing.txt",
+    ))
+    .unwrap();
+    let ids: Vec<u32> = lm
+        .encode_text(&text)
+        .unwrap()
+        .into_iter()
+        .cycle()
+        .take(1100)
+        .collect();
+    let short = prompt_ids("Hà Nội, 25/10.");
+    let bits = |t: &Tensor| -> Vec<u32> {
+        t.to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_bits())
+            .collect()
+    };
+    let mut whole = m.new_cache();
+    let mut alone = m.new_cache();
+    let logits = m
+        .forward_batch(&mut [(&ids, &mut whole), (&short, &mut alone)])
+        .unwrap();
+    assert_eq!(logits.dims()[0], 2);
+    let (long_logits, short_logits) = (logits.get(0).unwrap(), logits.get(1).unwrap());
+    let mut c = m.new_cache();
+    m.forward_batch(&mut [(&ids[..600], &mut c)]).unwrap();
+    let by_hand = m.forward_batch(&mut [(&ids[600..], &mut c)]).unwrap();
+    assert!(bits(&long_logits) == bits(&by_hand.get(0).unwrap()));
+    let mut c = m.new_cache();
+    let one = m.forward_batch(&mut [(&short, &mut c)]).unwrap();
+    assert!(bits(&short_logits) == bits(&one.get(0).unwrap()));
+    assert_eq!((whole.len(), alone.len()), (1100, short.len()));
+}
