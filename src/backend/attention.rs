@@ -123,7 +123,7 @@ impl SendPtr {
 /// The arithmetic of every (row, head) is fixed: an 8-lane dot product per
 /// key (reduced in a fixed order, then scaled), the softmax of [`softmax`],
 /// and `out = fma(p_t, v_t, out)` over keys in order. The AVX2 path
-/// computes several heads and keys per pass (each key and value read once
+/// computes several heads (up to a group of six) and two keys per pass (each key and value read once
 /// for the whole group) with exactly these operations, so both paths give
 /// the same bits (tested).
 #[allow(clippy::too_many_arguments)]
@@ -210,8 +210,24 @@ mod fast {
     use super::AttnShape;
     use std::arch::x86_64::*;
 
-    /// Heads computed together (four, then the rest).
+    /// Heads computed together: a whole group of up to six (each key and
+    /// value then read once per group), else blocks of four.
     const HB: usize = 4;
+
+    /// Keys whose values are summed per pass over the output columns.
+    const PV_BLOCK: usize = 32;
+
+    /// How far ahead keys are prefetched.
+    const PREFETCH_KEYS: usize = 16;
+
+    /// Prefetches the `d` floats at `p` (the address may lie past the cache:
+    /// prefetching never faults).
+    #[inline(always)]
+    unsafe fn prefetch_row(p: *const f32, d: usize) {
+        for off in (0..d).step_by(16) {
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off) as *const i8);
+        }
+    }
 
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
@@ -228,12 +244,24 @@ mod fast {
         let d = shape.head_dim;
         let heads = qg.len() / d;
         let kv = (k.as_ptr().add(g * d), v.as_ptr().add(g * d));
+        let kvd = shape.kv_dim();
+        if heads <= 6 {
+            let (q, o) = (qg.as_ptr(), out.as_mut_ptr());
+            match heads {
+                6 => block::<6>(d, kvd, q, kv, n, scores, o),
+                5 => block::<5>(d, kvd, q, kv, n, scores, o),
+                4 => block::<4>(d, kvd, q, kv, n, scores, o),
+                3 => block::<3>(d, kvd, q, kv, n, scores, o),
+                2 => block::<2>(d, kvd, q, kv, n, scores, o),
+                _ => block::<1>(d, kvd, q, kv, n, scores, o),
+            }
+            return;
+        }
         let mut h = 0;
         while h < heads {
             let hb = (heads - h).min(HB);
             let q = qg.as_ptr().add(h * d);
             let o = out.as_mut_ptr().add(h * d);
-            let kvd = shape.kv_dim();
             match hb {
                 4 => block::<4>(d, kvd, q, kv, n, scores, o),
                 3 => block::<3>(d, kvd, q, kv, n, scores, o),
@@ -334,6 +362,10 @@ mod fast {
         let mut t = 0;
         while t + 2 <= n {
             let (k0, k1) = (k.add(t * kvd), k.add((t + 1) * kvd));
+            // A group's keys are 1 of every `kvd / d` slices of the cache:
+            // fetch a few keys ahead (the hardware prefetcher misses them).
+            prefetch_row(k.wrapping_add((t + PREFETCH_KEYS) * kvd), d);
+            prefetch_row(k.wrapping_add((t + 1 + PREFETCH_KEYS) * kvd), d);
             let mut acc = [[_mm256_setzero_ps(); 2]; H];
             for c in (0..d).step_by(8) {
                 let x0 = _mm256_loadu_ps(k0.add(c));
@@ -366,22 +398,41 @@ mod fast {
         for h in 0..H {
             softmax(&mut scores[h * n..(h + 1) * n]);
         }
+        // Values in blocks of keys: a block's rows stay in L1 while every
+        // 16-wide column strip of the output passes over them (strips over
+        // the whole cache would fetch each value row from memory eight
+        // times). Each output element still sums its keys in order.
         let sp = scores.as_ptr();
-        for c in (0..d).step_by(16) {
-            let mut acc = [[_mm256_setzero_ps(); 2]; H];
-            for t in 0..n {
-                let vt = v.add(t * kvd + c);
-                let (v0, v1) = (_mm256_loadu_ps(vt), _mm256_loadu_ps(vt.add(8)));
+        for h in 0..H {
+            std::ptr::write_bytes(out.add(h * d), 0, d);
+        }
+        let mut t0 = 0;
+        while t0 < n {
+            let t1 = (t0 + PV_BLOCK).min(n);
+            for c in (0..d).step_by(16) {
+                let mut acc = [[_mm256_setzero_ps(); 2]; H];
                 for h in 0..H {
-                    let p = _mm256_broadcast_ss(&*sp.add(h * n + t));
-                    acc[h][0] = _mm256_fmadd_ps(p, v0, acc[h][0]);
-                    acc[h][1] = _mm256_fmadd_ps(p, v1, acc[h][1]);
+                    acc[h][0] = _mm256_loadu_ps(out.add(h * d + c));
+                    acc[h][1] = _mm256_loadu_ps(out.add(h * d + c + 8));
+                }
+                for t in t0..t1 {
+                    if c == 0 {
+                        prefetch_row(v.wrapping_add((t + PV_BLOCK) * kvd), d);
+                    }
+                    let vt = v.add(t * kvd + c);
+                    let (v0, v1) = (_mm256_loadu_ps(vt), _mm256_loadu_ps(vt.add(8)));
+                    for h in 0..H {
+                        let p = _mm256_broadcast_ss(&*sp.add(h * n + t));
+                        acc[h][0] = _mm256_fmadd_ps(p, v0, acc[h][0]);
+                        acc[h][1] = _mm256_fmadd_ps(p, v1, acc[h][1]);
+                    }
+                }
+                for h in 0..H {
+                    _mm256_storeu_ps(out.add(h * d + c), acc[h][0]);
+                    _mm256_storeu_ps(out.add(h * d + c + 8), acc[h][1]);
                 }
             }
-            for h in 0..H {
-                _mm256_storeu_ps(out.add(h * d + c), acc[h][0]);
-                _mm256_storeu_ps(out.add(h * d + c + 8), acc[h][1]);
-            }
+            t0 = t1;
         }
     }
 }
