@@ -10,7 +10,7 @@
 //! - Weights are repacked once, at load, into tiles of 16 output rows by one
 //!   256-value super-block that stay compact: 4-bit (Q4_K) or 4+2-bit (Q6_K)
 //!   quants laid out for AVX-512 VNNI `vpdpbusd`, 6/8-bit integer scales,
-//!   f32 super-block scales (4.75 and 6.6 bits a weight).
+//!   the file's f16 super-block scales (4.625 and 6.6 bits a weight).
 //! - Activations are quantized to Q8_K (int8, per-256 scale, per-16 sums),
 //!   as ggml and candle do.
 //! - Every (output row, activation row) dot product is computed by the same
@@ -49,8 +49,9 @@ pub struct TileQ4 {
     /// 6-bit mins, in pairs of sub-blocks: `mins[j][2 * r + h]` is the min
     /// of sub-block `2j + h` for row `r` (the operand layout of `vpdpwssd`).
     mins: [[u8; 2 * TILE]; 4],
-    d: [f32; TILE],
-    dmin: [f32; TILE],
+    /// Super-block scales of the 16 rows, f16 bits as in the file.
+    d: [u16; TILE],
+    dmin: [u16; TILE],
 }
 
 /// 16 rows x 256 values of Q6_K, stored as `u = q + 32` in 0..63. `ql`: the
@@ -64,7 +65,8 @@ pub struct TileQ6 {
     qh: [u8; 1024],
     /// Signed 8-bit scale of sub-block `s` (16 values) for row `r`.
     scales: [[i8; TILE]; 16],
-    d: [f32; TILE],
+    /// f16 bits, as in the file.
+    d: [u16; TILE],
 }
 
 enum Tiles {
@@ -251,8 +253,9 @@ fn scale_min_k4(j: usize, s: &[u8]) -> (u8, u8) {
     }
 }
 
-fn f16_at(b: &[u8], at: usize) -> f32 {
-    f16::from_le_bytes([b[at], b[at + 1]]).to_f32()
+/// f16 bits to f32 (exact).
+fn h2f(bits: u16) -> f32 {
+    f16::from_bits(bits).to_f32()
 }
 
 const Q4K_BYTES: usize = 144;
@@ -345,13 +348,13 @@ impl PackedMatrix {
                 qs: [0; 2048],
                 scales: [[0; TILE]; 8],
                 mins: [[0; 2 * TILE]; 4],
-                d: [0.0; TILE],
-                dmin: [0.0; TILE],
+                d: [0; TILE],
+                dmin: [0; TILE],
             };
             let mut vals = [[0u8; QK_K]; TILE];
             for (r, (blk, v)) in blocks.iter().zip(vals.iter_mut()).enumerate() {
-                tile.d[r] = f16_at(blk, 0);
-                tile.dmin[r] = f16_at(blk, 2);
+                tile.d[r] = u16::from_le_bytes([blk[0], blk[1]]);
+                tile.dmin[r] = u16::from_le_bytes([blk[2], blk[3]]);
                 let scales = &blk[4..16];
                 for s in 0..8 {
                     let (sc, mn) = scale_min_k4(s, scales);
@@ -383,7 +386,7 @@ impl PackedMatrix {
                 ql: [0; 2048],
                 qh: [0; 1024],
                 scales: [[0; TILE]; 16],
-                d: [0.0; TILE],
+                d: [0; TILE],
             };
             let mut vals = [[0u8; QK_K]; TILE];
             for (r, (blk, v)) in blocks.iter().zip(vals.iter_mut()).enumerate() {
@@ -392,7 +395,7 @@ impl PackedMatrix {
                 for s in 0..16 {
                     tile.scales[s][r] = rest[s] as i8;
                 }
-                tile.d[r] = f16_at(rest, 16);
+                tile.d[r] = u16::from_le_bytes([rest[16], rest[17]]);
                 for half in 0..2 {
                     let (ql, qh) = (&ql[half * 64..], &qh[half * 32..]);
                     let y = &mut v[half * 128..];
@@ -449,15 +452,15 @@ impl PackedMatrix {
                             for (i, w) in row.iter_mut().enumerate() {
                                 let s = i / 32;
                                 let q = q4_value(&tile.qs, r, i) as f32;
-                                *w = tile.d[r] * tile.scales[s][r] as f32 * q
-                                    - tile.dmin[r] * tile.mins[s / 2][2 * r + s % 2] as f32;
+                                *w = h2f(tile.d[r]) * tile.scales[s][r] as f32 * q
+                                    - h2f(tile.dmin[r]) * tile.mins[s / 2][2 * r + s % 2] as f32;
                             }
                         }
                         Tiles::Q6(tiles) => {
                             let tile = &tiles[t * kb + b];
                             for (i, w) in row.iter_mut().enumerate() {
                                 let u = q6_value(tile, r, i) as i32 - 32;
-                                *w = tile.d[r] * tile.scales[i / 16][r] as f32 * u as f32;
+                                *w = h2f(tile.d[r]) * tile.scales[i / 16][r] as f32 * u as f32;
                             }
                         }
                     }
@@ -510,8 +513,8 @@ fn tile_reference(w: &PackedMatrix, t: usize, x: &Q8Rows, a: usize, out: &mut [f
                         msum +=
                             (bs[2 * s] + bs[2 * s + 1]) * tile.mins[s / 2][2 * r + s % 2] as i32;
                     }
-                    *acc = (tile.d[r] * dx).mul_add(isum as f32, *acc);
-                    *acc = (-(tile.dmin[r] * dx)).mul_add(msum as f32, *acc);
+                    *acc = (h2f(tile.d[r]) * dx).mul_add(isum as f32, *acc);
+                    *acc = (-(h2f(tile.dmin[r]) * dx)).mul_add(msum as f32, *acc);
                 }
                 Tiles::Q6(tiles) => {
                     let tile = &tiles[t * kb + b];
@@ -522,7 +525,7 @@ fn tile_reference(w: &PackedMatrix, t: usize, x: &Q8Rows, a: usize, out: &mut [f
                             .sum();
                         isum += (dot - 32 * bs[s]) * tile.scales[s][r] as i32;
                     }
-                    *acc = (tile.d[r] * dx).mul_add(isum as f32, *acc);
+                    *acc = (h2f(tile.d[r]) * dx).mul_add(isum as f32, *acc);
                 }
             }
         }
@@ -719,8 +722,8 @@ mod simd {
                     msum[r] = _mm512_dpwssd_epi32(msum[r], mn, bcast(bs));
                 }
             }
-            let d = _mm512_loadu_ps(tile.d.as_ptr());
-            let dmin = _mm512_loadu_ps(tile.dmin.as_ptr());
+            let d = _mm512_cvtph_ps(_mm256_loadu_si256(tile.d.as_ptr() as *const _));
+            let dmin = _mm512_cvtph_ps(_mm256_loadu_si256(tile.dmin.as_ptr() as *const _));
             for r in 0..R {
                 let dx = _mm512_set1_ps(x.d[(a0 + r) * kb + b]);
                 acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(d, dx), _mm512_cvtepi32_ps(isum[r]), acc[r]);
@@ -798,7 +801,7 @@ mod simd {
                     isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(dot, sc));
                 }
             }
-            let d = _mm512_loadu_ps(tile.d.as_ptr());
+            let d = _mm512_cvtph_ps(_mm256_loadu_si256(tile.d.as_ptr() as *const _));
             for r in 0..R {
                 let dx = _mm512_set1_ps(x.d[(a0 + r) * kb + b]);
                 acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(d, dx), _mm512_cvtepi32_ps(isum[r]), acc[r]);
