@@ -4,7 +4,7 @@
 # Needs an idle machine: both engines spin their worker threads, and a busy
 # core distorts either one badly.
 #
-#   bash scripts/compare-llama.sh [THREADS]        (default 2)
+#   ROUNDS=3 bash scripts/compare-llama.sh [THREADS]   (default 2 threads, 3 rounds)
 #
 # Installs llama-cpp-python into $DICH_HOME/venv-llama on first use
 # (scripts/setup-llama-cpp.sh, a local build from PyPI, several minutes).
@@ -16,35 +16,54 @@ bash scripts/setup-llama-cpp.sh >&2
 cargo build --release --quiet
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-./target/release/dich bench --no-seed --format json --threads "$threads" \
-  --prompts-out "$work/prompts.json" > "$work/dich.json"
-# The same build on candle's own quantized kernels (the state before
-# src/backend/kquant.rs), for the before/after columns.
-DICH_KERNELS=candle ./target/release/dich bench --no-seed --format json \
-  --threads "$threads" > "$work/dich-candle.json"
 model="$(./target/release/dich models path qwen2.5-coder-1.5b-instruct-q4_k_m 2>/dev/null || true)"
 if [ -z "$model" ] || [ ! -f "$model" ]; then
   model="$(ls "$home"/models/qwen2.5-coder-1.5b-instruct-q4_k_m/*.gguf | head -1)"
 fi
-"$home/venv-llama/bin/python" scripts/llama-compare.py --model "$model" \
-  --threads "$threads" --prompts "$work/prompts.json" --gen 64 --repeats 3 \
-  --format json > "$work/llama.json"
-python3 - "$work/dich.json" "$work/llama.json" "$work/dich-candle.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1])); l = json.load(open(sys.argv[2]))["results"]
-c = json.load(open(sys.argv[3]))
+# Rounds alternate the engines (dich, llama.cpp, dich on candle's kernels) so
+# that a slow spell of this shared machine hits all of them alike; each
+# number reported is the median over the rounds.
+rounds="${ROUNDS:-3}"
+./target/release/dich bench --no-seed --format json --threads "$threads" \
+  --prompts-out "$work/prompts.json" > "$work/dich.0.json"
+for r in $(seq 1 "$rounds"); do
+  echo "round $r of $rounds" >&2
+  if [ "$r" -gt 1 ]; then
+    ./target/release/dich bench --no-seed --format json --threads "$threads" \
+      > "$work/dich.$r.json"
+  else
+    mv "$work/dich.0.json" "$work/dich.1.json"
+  fi
+  "$home/venv-llama/bin/python" scripts/llama-compare.py --model "$model" \
+    --threads "$threads" --prompts "$work/prompts.json" --gen 64 --repeats 1 \
+    --format json > "$work/llama.$r.json"
+  # The same build on candle's own quantized kernels (the state before
+  # src/backend/kquant.rs), for the before column.
+  DICH_KERNELS=candle ./target/release/dich bench --no-seed --format json \
+    --threads "$threads" > "$work/candle.$r.json"
+done
+python3 - "$work" "$rounds" <<'PY'
+import json, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+load = lambda name: [json.load(open("%s/%s.%d.json" % (work, name, r))) for r in range(1, rounds + 1)]
+ds, cs, ls = load("dich"), load("candle"), [x["results"] for x in load("llama")]
+med = lambda xs: statistics.median(xs)
+dm = lambda runs, key: med([x[key] for x in runs])
+lm = lambda part, key: med([x[part][key] for x in ls])
+d0 = ds[0]
 rows = [
-    ("prompt tokens/s, %d tokens" % d["prompt_tokens_short"], "prompt_tps_short", l["short"]["prompt_tps"]),
-    ("prompt tokens/s, %d tokens" % d["prompt_tokens_long"], "prompt_tps_long", l["long"]["prompt_tps"]),
-    ("generated tokens/s after %d" % d["prompt_tokens_short"], "decode_tps_short", l["short"]["decode_tps"]),
-    ("generated tokens/s after %d" % d["prompt_tokens_long"], "decode_tps_long", l["long"]["decode_tps"]),
-    ("batch 1 through the batch-invariant path", "batch1_decode_tps", l["short"]["decode_tps"]),
-    ("batch 8, generated tokens/s summed", "batch8_decode_tps", l["short"]["decode_tps"]),
+    ("prompt tokens/s, %d tokens" % d0["prompt_tokens_short"], "prompt_tps_short", lm("short", "prompt_tps")),
+    ("prompt tokens/s, %d tokens" % d0["prompt_tokens_long"], "prompt_tps_long", lm("long", "prompt_tps")),
+    ("generated tokens/s after %d" % d0["prompt_tokens_short"], "decode_tps_short", lm("short", "decode_tps")),
+    ("generated tokens/s after %d" % d0["prompt_tokens_long"], "decode_tps_long", lm("long", "decode_tps")),
+    ("batch 1 through the batch-invariant path", "batch1_decode_tps", lm("short", "decode_tps")),
+    ("batch 8, generated tokens/s summed", "batch8_decode_tps", lm("short", "decode_tps")),
 ]
-print("| threads %d | dich, candle kernels | dich | llama.cpp | dich / llama.cpp |" % d["threads"])
+print("| threads %d, median of %d alternating rounds | dich, candle kernels | dich | llama.cpp | dich / llama.cpp |" % (d0["threads"], rounds))
 print("|---|---|---|---|---|")
 for name, key, b in rows:
-    print("| %s | %.1f | %.1f | %.1f | %.2fx |" % (name, c[key], d[key], b, d[key] / b))
-print("| peak RSS MiB | %.0f | %.0f | | |" % (c["peak_rss_mb"], d["peak_rss_mb"]))
-print(json.dumps({"dich": d, "dich_candle_kernels": c, "llama_cpp": l}), file=sys.stderr)
+    d = dm(ds, key)
+    print("| %s | %.1f | %.1f | %.1f | %.2fx |" % (name, dm(cs, key), d, b, d / b))
+print("| peak RSS MiB | %.0f | %.0f | | |" % (dm(cs, "peak_rss_mb"), dm(ds, "peak_rss_mb")))
+print(json.dumps({"rounds": rounds, "dich": ds, "dich_candle_kernels": cs, "llama_cpp": ls}), file=sys.stderr)
 PY
