@@ -139,9 +139,8 @@ pub struct TranslateArgs {
     /// Target language: en or vi.
     #[arg(long, default_value = "en")]
     pub to: String,
-    /// Translate each sentence alone, without the paragraph as context.
-    #[arg(long)]
-    pub no_context: bool,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
     /// Translate the document as N runs of paragraphs side by side, their
     /// decoding batched into shared forward passes (faster; each run's first
     /// paragraph starts without the previous paragraph as context).
@@ -246,9 +245,8 @@ pub struct BatchRunArgs {
     /// 0 = only at the end). Finished records are safe on disk either way.
     #[arg(long, default_value_t = 300)]
     pub checkpoint_secs: u64,
-    /// Translate each sentence alone, without the paragraph as context.
-    #[arg(long)]
-    pub no_context: bool,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
     /// Translate the document as N runs of paragraphs side by side, their
     /// decoding batched into shared forward passes (faster; each run's first
     /// paragraph starts without the previous paragraph as context).
@@ -333,6 +331,122 @@ pub enum EvalCommand {
     /// ROUGE-1, ROUGE-2 and ROUGE-L (precision, recall, F1) of a hypothesis
     /// against a reference, with a tokenizer that keeps Vietnamese letters.
     Rouge(RougeArgs),
+    /// Corpus BLEU as sacreBLEU 2.4.3 computes it by default (13a
+    /// tokenizer, exp smoothing, case-sensitive), with its signature.
+    Bleu(CorpusMetricArgs),
+    /// Corpus chrF (character 6-grams, beta 2) as sacreBLEU computes it.
+    Chrf(CorpusMetricArgs),
+    /// Corpus chrF++ (chrF plus word uni- and bigrams) as sacreBLEU computes it.
+    #[command(name = "chrf++")]
+    ChrfPlusPlus(CorpusMetricArgs),
+    /// Corpus TER (lowercased, Tercom shifts) as sacreBLEU computes it.
+    Ter(CorpusMetricArgs),
+    /// Translate `source<TAB>reference` pairs with the pipeline (or score
+    /// existing output with --hyp) and report BLEU and chrF with their
+    /// signatures, the worst sentences by chrF and the run's timing.
+    Translate(Box<EvalTranslateArgs>),
+}
+#[derive(Debug, Args)]
+pub struct EvalTranslateArgs {
+    /// `source<TAB>reference` lines (UTF-8), or `-` for stdin. Unusable
+    /// lines are reported with their line numbers and skipped.
+    pub pairs: String,
+    /// Use only the first N usable pairs.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Score this file (one hypothesis per usable pair, in order) instead
+    /// of translating.
+    #[arg(long)]
+    pub hyp: Option<String>,
+    /// Also write the hypotheses here, one per line (atomically).
+    #[arg(long)]
+    pub save_hyp: Option<PathBuf>,
+    /// A baseline system's hypotheses (one per usable pair): paired
+    /// bootstrap test of this run against it, per metric.
+    #[arg(long)]
+    pub compare: Option<String>,
+    /// Bootstrap resamples for --compare.
+    #[arg(long, default_value_t = dich::eval::bootstrap::DEFAULT_SAMPLES)]
+    pub bootstrap: usize,
+    /// Source language: vi or en.
+    #[arg(long, default_value = "vi")]
+    pub from: String,
+    /// Target language: en or vi.
+    #[arg(long, default_value = "en")]
+    pub to: String,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// Pairs translated side by side, their decoding batched (each pair
+    /// is a paragraph; see `dich translate --lanes`).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub lanes: u16,
+    /// How many of the worst sentences (by sentence-level chrF) to list.
+    #[arg(long, default_value_t = 10)]
+    pub worst: usize,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+/// Prompt settings shared by `dich translate` and `dich eval translate`.
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    /// Translate each sentence alone, without the paragraph as context.
+    #[arg(long)]
+    pub no_context: bool,
+    /// Do not show the built-in glossary (titles, institutions, places)
+    /// to the model.
+    #[arg(long)]
+    pub no_glossary: bool,
+    /// A glossary of `source<TAB>rendering` lines for --from -> --to,
+    /// added over the built-in one.
+    #[arg(long)]
+    pub glossary: Option<PathBuf>,
+    /// A translation memory of `source<TAB>translation` lines: before each
+    /// sentence, its most similar pairs are shown as worked examples.
+    #[arg(long)]
+    pub examples: Option<PathBuf>,
+    /// How many memory pairs to show per sentence (with --examples).
+    #[arg(long, default_value_t = 4, requires = "examples")]
+    pub examples_per_sentence: usize,
+}
+
+/// Arguments shared by the sacreBLEU-compatible corpus metrics.
+#[derive(Debug, Args)]
+pub struct CorpusMetricArgs {
+    /// The system output, one segment per line: a UTF-8 file, or `-` for
+    /// stdin. Lines are scored as given (trailing whitespace dropped, no
+    /// Unicode normalization), as sacreBLEU reads them.
+    #[arg(long)]
+    pub hyp: String,
+    /// The reference, line-aligned with --hyp.
+    #[arg(long = "ref")]
+    pub reference: String,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+    /// A second system's output, line-aligned: runs sacreBLEU's paired
+    /// bootstrap test with --hyp as the baseline and reports each system's
+    /// mean and 95% confidence interval and this system's p-value. The
+    /// resampling follows sacreBLEU but draws with dich's own generator, so
+    /// p-values match sacreBLEU's only up to resampling noise.
+    #[arg(long)]
+    pub compare: Option<String>,
+    /// Number of bootstrap resamples for --compare.
+    #[arg(long, default_value_t = dich::eval::bootstrap::DEFAULT_SAMPLES,
+          value_parser = parse_resamples, requires = "compare")]
+    pub bootstrap: usize,
+    /// Seed of the resampling generator for --compare.
+    #[arg(long, default_value_t = dich::eval::bootstrap::DEFAULT_SEED, requires = "compare")]
+    pub seed: u64,
+}
+
+fn parse_resamples(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -424,6 +538,14 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Bench(args) => ok(bench_cmd(&cli.global, args)),
         Command::Eval { command } => match command {
             EvalCommand::Rouge(args) => ok(rouge_cmd(args)),
+            EvalCommand::Bleu(args) => ok(corpus_metric_cmd(&dich::eval::bleu::Bleu, args)),
+            EvalCommand::Chrf(args) => ok(corpus_metric_cmd(&dich::eval::chrf::Chrf::CHRF, args)),
+            EvalCommand::ChrfPlusPlus(args) => ok(corpus_metric_cmd(
+                &dich::eval::chrf::Chrf::CHRF_PLUS_PLUS,
+                args,
+            )),
+            EvalCommand::Ter(args) => ok(corpus_metric_cmd(&dich::eval::ter::Ter, args)),
+            EvalCommand::Translate(args) => ok(eval_translate_cmd(&cli.global, *args)),
         },
         Command::Models { command } => ok(models_cmd(&cli.global, command)),
     }
@@ -460,6 +582,13 @@ fn batch_cmd(g: &GlobalArgs, args: BatchRunArgs) -> Result<std::process::ExitCod
         "auto" => None,
         code => Some(parse_lang(code, "--lang")?),
     };
+    let mut translate = TranslateOptions {
+        seed: args.seed,
+        lanes: args.lanes as usize,
+        ..TranslateOptions::default()
+    };
+    // A user glossary applies to Vietnamese -> English records.
+    apply_prompt_args(&args.prompt, &mut translate)?;
     let opts = batch::BatchOptions {
         input: input.clone(),
         output: PathBuf::from(&output),
@@ -472,12 +601,7 @@ fn batch_cmd(g: &GlobalArgs, args: BatchRunArgs) -> Result<std::process::ExitCod
         timings: !args.no_timings,
         retry_failed: args.retry_failed,
         checkpoint_secs: args.checkpoint_secs,
-        translate: TranslateOptions {
-            context: !args.no_context,
-            seed: args.seed,
-            lanes: args.lanes as usize,
-            ..TranslateOptions::default()
-        },
+        translate,
         summary: SummaryOptions {
             method: args.method,
             length: Length::Sentences(args.sentences),
@@ -665,16 +789,16 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
     } else {
         Some(resolve_embedder(g, args.embedder.as_deref())?)
     };
-    let opts = TranslateOptions {
+    let mut opts = TranslateOptions {
         from,
         to,
-        context: !args.no_context,
         temperature: args.temperature.filter(|t| *t > 0.0),
         top_p: args.top_p,
         seed: args.seed,
         lanes: args.lanes as usize,
         ..TranslateOptions::default()
     };
+    apply_prompt_args(&args.prompt, &mut opts)?;
     let mut doc = translate_with_progress(&lm, &model, &input, &opts)?;
     if let Some(paths) = &scorer {
         let embedder = load_embedder(paths, &device)?;
@@ -944,6 +1068,139 @@ fn rouge_cmd(args: RougeArgs) -> Result<()> {
     emit(&text, None)
 }
 
+/// `dich eval bleu|chrf|chrf++|ter`: one metric over line-aligned files,
+/// printed like sacreBLEU (`NAME|signature = score verbose`) or as JSON; with
+/// --compare, the paired bootstrap test of two systems.
+fn corpus_metric_cmd<M: dich::eval::Metric>(metric: &M, args: CorpusMetricArgs) -> Result<()> {
+    use dich::eval::corpus::TestSet;
+    use dich::eval::{bootstrap, Score};
+
+    let paths: Vec<&str> = [
+        Some(&args.hyp),
+        Some(&args.reference),
+        args.compare.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .collect();
+    if paths.iter().filter(|p| **p == "-").count() > 1 {
+        bail!("only one of --hyp, --ref and --compare can be stdin (`-`)");
+    }
+    let reference = read_input(&args.reference)?;
+    let hyp = read_input(&args.hyp)?;
+    let other = args.compare.as_deref().map(read_input).transpose()?;
+    let mut systems = vec![&hyp];
+    systems.extend(other.as_ref());
+    let set = TestSet::from_inputs(&reference, &systems)?;
+
+    let signature = metric.signature();
+    // sacreBLEU's fields for one system: name, score, signature, then the
+    // score's own details.
+    let fields = |score: &M::Score| -> Result<serde_json::Map<String, serde_json::Value>> {
+        let mut map = serde_json::Map::new();
+        map.insert("metric".into(), metric.name().into());
+        map.insert("score".into(), score.value().into());
+        map.insert("signature".into(), signature.clone().into());
+        if let Some(verbose) = score.verbose() {
+            map.insert("verbose_score".into(), verbose.into());
+        }
+        if let serde_json::Value::Object(details) = serde_json::to_value(score)? {
+            for (k, v) in details {
+                map.entry(k).or_insert(v);
+            }
+        }
+        map.insert("segments".into(), set.refs.len().into());
+        Ok(map)
+    };
+    let line = |score: &M::Score| match score.verbose() {
+        Some(v) => format!("{:.2} {v}", score.value()),
+        None => format!("{:.2}", score.value()),
+    };
+
+    let stats: Vec<Vec<M::Stats>> = set
+        .systems
+        .iter()
+        .map(|hyps| metric.corpus_stats(hyps, &set.refs))
+        .collect::<std::result::Result<_, _>>()?;
+    let scores: Vec<M::Score> = stats
+        .iter()
+        .map(|s| metric.compute(&dich::eval::sum(s)))
+        .collect();
+
+    let text = match (&stats[..], &scores[..]) {
+        ([_], [score]) => match args.format {
+            ListFormat::Json => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&serde_json::Value::Object(fields(score)?))?
+            ),
+            ListFormat::Text => format!("{}|{signature} = {}\n", metric.name(), line(score)),
+        },
+        ([bl_stats, sys_stats], [bl_score, sys_score]) => {
+            let test = bootstrap::paired_bootstrap(
+                metric,
+                bl_stats,
+                sys_stats,
+                args.bootstrap,
+                args.seed,
+            )?;
+            let names = [
+                hyp.name.as_str(),
+                other.as_ref().map_or("", |o| o.name.as_str()),
+            ];
+            let rows = [
+                (names[0], bl_score, &test.baseline, None),
+                (names[1], sys_score, &test.system, Some(test.p_value)),
+            ];
+            match args.format {
+                ListFormat::Json => {
+                    let mut out = Vec::new();
+                    for (name, score, estimate, p_value) in rows {
+                        let mut map = fields(score)?;
+                        map.insert("system".into(), name.into());
+                        map.insert("baseline".into(), p_value.is_none().into());
+                        map.insert("mean".into(), estimate.mean.into());
+                        map.insert("ci".into(), estimate.ci.into());
+                        map.insert("p_value".into(), p_value.into());
+                        map.insert("bootstrap_samples".into(), test.n_samples.into());
+                        map.insert("seed".into(), test.seed.into());
+                        out.push(serde_json::Value::Object(map));
+                    }
+                    format!("{}\n", serde_json::to_string_pretty(&out)?)
+                }
+                ListFormat::Text => {
+                    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+                    let mut text = format!(
+                        "{}|{signature}\npaired bootstrap: {} resamples, seed {}\n",
+                        metric.name(),
+                        test.n_samples,
+                        test.seed
+                    );
+                    for (name, score, estimate, p_value) in rows {
+                        let role = if p_value.is_none() {
+                            "baseline"
+                        } else {
+                            "system  "
+                        };
+                        let p = p_value.map_or(String::new(), |p| {
+                            format!(" (p = {p:.4}){}", if p < 0.05 { "*" } else { "" })
+                        });
+                        text.push_str(&format!(
+                            "  {role} {name:<width$} = {:.2} (μ = {:.2} ± {:.2}){p}\n",
+                            score.value(),
+                            estimate.mean,
+                            estimate.ci,
+                        ));
+                    }
+                    text
+                }
+            }
+        }
+        _ => bail!("internal error: expected one or two systems"),
+    };
+    emit(&text, None)
+}
+
 fn rate(n: usize, secs: f64) -> f64 {
     if secs > 0.0 {
         n as f64 / secs
@@ -1086,4 +1343,277 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Applies `--no-context`, `--no-glossary`, `--glossary` and `--examples`.
+fn apply_prompt_args(args: &PromptArgs, opts: &mut TranslateOptions) -> Result<()> {
+    use dich::translate::{examples::ExamplePool, glossary::Glossary};
+    opts.context = !args.no_context;
+    opts.builtin_glossary = !args.no_glossary;
+    if let Some(path) = &args.glossary {
+        let input = read_input(&path.to_string_lossy())?;
+        let g = Glossary::from_tsv(&input.name, &input.text)?;
+        tracing::info!("glossary {}: {} entries", input.name, g.len());
+        opts.user_glossary = Some(std::sync::Arc::new((opts.from, opts.to, g)));
+    }
+    if let Some(path) = &args.examples {
+        let input = read_input(&path.to_string_lossy())?;
+        let pool = ExamplePool::from_tsv(&input.name, &input.text)?;
+        tracing::info!("translation memory {}: {} pairs", input.name, pool.len());
+        opts.memory = Some(std::sync::Arc::new(pool));
+        opts.memory_examples = args.examples_per_sentence;
+    }
+    Ok(())
+}
+
+/// `dich eval translate`: the pipeline over `source<TAB>reference` pairs
+/// (or existing hypotheses), scored with sacreBLEU's BLEU and chrF.
+fn eval_translate_cmd(g: &GlobalArgs, args: EvalTranslateArgs) -> Result<()> {
+    use dich::eval::bleu::Bleu;
+    use dich::eval::bootstrap::{paired_bootstrap, DEFAULT_SEED};
+    use dich::eval::chrf::{sentence_chrf, Chrf};
+    use dich::eval::pairs::{parse_pairs, translate_pairs};
+    use dich::eval::{corpus, Metric, Score};
+
+    let start = Instant::now();
+    let from = parse_lang(&args.from, "--from")?;
+    let to = parse_lang(&args.to, "--to")?;
+    if from == to {
+        bail!("--from and --to are both `{}`", from.code());
+    }
+    let input = read_input(&args.pairs)?;
+    let (mut pairs, bad) = parse_pairs(&input.text);
+    for b in &bad {
+        tracing::warn!("{}:{}: skipped: {}", input.name, b.line, b.reason);
+    }
+    if let Some(n) = args.limit {
+        pairs.truncate(n);
+    }
+    if pairs.is_empty() {
+        bail!("{}: no usable source<TAB>reference lines", input.name);
+    }
+    // Read every file before spending minutes on translation.
+    let read_system = |spec: &str| -> Result<(String, Vec<String>)> {
+        let sys = read_input(spec)?;
+        let lines: Vec<String> = corpus::lines(&sys.text)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        if lines.len() != pairs.len() {
+            bail!(
+                "{} has {} lines but {} has {} usable pairs{}",
+                sys.name,
+                lines.len(),
+                input.name,
+                pairs.len(),
+                if args.limit.is_some() {
+                    " (after --limit)"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok((sys.name, lines))
+    };
+    let baseline = args.compare.as_deref().map(read_system).transpose()?;
+    let given = args.hyp.as_deref().map(read_system).transpose()?;
+    let mut settings = serde_json::Map::new();
+    let mut timing = serde_json::Map::new();
+    let (system_name, hyps) = match given {
+        Some(h) => {
+            settings.insert("hypotheses".into(), h.0.clone().into());
+            h
+        }
+        None => {
+            set_threads(args.runtime.threads)?;
+            let device = device::select(&args.runtime.device)?;
+            let model = resolve_translator(g, args.runtime.model.as_deref())?;
+            let lm = LoadedLm::from_gguf(&model.path, &device)?;
+            let mut opts = TranslateOptions {
+                from,
+                to,
+                lanes: args.lanes as usize,
+                // A pair never sees its own reference as an example.
+                memory_skip_identical: true,
+                ..TranslateOptions::default()
+            };
+            apply_prompt_args(&args.prompt, &mut opts)?;
+            settings.insert("model".into(), model_ref(&model).name.into());
+            settings.insert("context".into(), opts.context.into());
+            settings.insert("builtin_glossary".into(), opts.builtin_glossary.into());
+            if let Some(p) = &args.prompt.glossary {
+                settings.insert("glossary".into(), p.display().to_string().into());
+            }
+            if let Some(p) = &args.prompt.examples {
+                settings.insert("examples".into(), p.display().to_string().into());
+                settings.insert("examples_per_sentence".into(), opts.memory_examples.into());
+            }
+            settings.insert("lanes".into(), opts.lanes.into());
+            settings.insert("decoding".into(), "greedy".into());
+            let t = Instant::now();
+            let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
+            let label = format!("translating {}", input.name);
+            let progress = |ev: ProgressEvent| {
+                let mut bar = bar.lock().unwrap_or_else(|p| p.into_inner());
+                match ev {
+                    ProgressEvent::Start(n) => {
+                        *bar = Some(dich::progress::items(n as u64, label.clone()))
+                    }
+                    ProgressEvent::Segment => {
+                        if let Some(b) = bar.as_ref() {
+                            b.inc(1);
+                        }
+                    }
+                }
+            };
+            let (tr, segments) = translate_pairs(&lm, &opts, &pairs, &progress)?;
+            if let Some(b) = bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                b.finish_and_clear();
+            }
+            let s = &tr.stats;
+            timing.insert("load_s".into(), round3(lm.load_seconds).into());
+            timing.insert(
+                "translate_s".into(),
+                round3(t.elapsed().as_secs_f64()).into(),
+            );
+            timing.insert("segments".into(), segments.into());
+            timing.insert("prompt_tokens".into(), s.prompt_tokens.into());
+            timing.insert("generated_tokens".into(), s.generated_tokens.into());
+            timing.insert(
+                "generated_tps".into(),
+                round3(rate(s.generated_tokens, t.elapsed().as_secs_f64())).into(),
+            );
+            ("dich".to_string(), tr.hypotheses)
+        }
+    };
+    if let Some(path) = &args.save_hyp {
+        let mut text = hyps.join("\n");
+        text.push('\n');
+        emit(&text, Some(path))?;
+    }
+    let refs: Vec<&str> = pairs.iter().map(|p| p.reference.as_str()).collect();
+    let bleu = Bleu;
+    let chrf = Chrf::CHRF;
+    let mut metrics = Vec::new();
+    let mut lines_out = Vec::new();
+    let mut compare = Vec::new();
+    macro_rules! score {
+        ($m:expr) => {{
+            let m = $m;
+            let stats = m.corpus_stats(&hyps, &refs)?;
+            let score = m.compute(&dich::eval::sum(&stats));
+            let sig = m.signature();
+            lines_out.push(match score.verbose() {
+                Some(v) => format!("{}|{sig} = {:.2} {v}", m.name(), score.value()),
+                None => format!("{}|{sig} = {:.2}", m.name(), score.value()),
+            });
+            metrics.push(serde_json::json!({
+                "metric": m.name(), "score": score.value(), "signature": sig,
+            }));
+            if let Some((bname, bhyps)) = &baseline {
+                let bstats = m.corpus_stats(bhyps, &refs)?;
+                let r = paired_bootstrap(m, &bstats, &stats, args.bootstrap, DEFAULT_SEED)?;
+                compare.push(serde_json::json!({
+                    "metric": m.name(), "baseline": bname, "system": system_name,
+                    "result": r,
+                }));
+            }
+        }};
+    }
+    score!(&bleu);
+    score!(&chrf);
+    // The worst sentences by sentence-level chrF (ties: earlier line first).
+    let mut by_chrf: Vec<(f64, usize)> = hyps
+        .iter()
+        .zip(&refs)
+        .enumerate()
+        .map(|(i, (h, r))| (sentence_chrf(&chrf, h, r), i))
+        .collect();
+    by_chrf.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let worst: Vec<serde_json::Value> = by_chrf
+        .iter()
+        .take(args.worst)
+        .map(|&(c, i)| {
+            serde_json::json!({
+                "line": pairs[i].line, "chrf": c, "source": pairs[i].source,
+                "reference": pairs[i].reference, "hypothesis": hyps[i],
+            })
+        })
+        .collect();
+    timing.insert(
+        "wall_s".into(),
+        round3(start.elapsed().as_secs_f64()).into(),
+    );
+    let skipped: Vec<serde_json::Value> = bad
+        .iter()
+        .map(|b| serde_json::json!({"line": b.line, "reason": b.reason}))
+        .collect();
+    let text = match args.format {
+        ListFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "pairs_file": input.name,
+                "pairs": pairs.len(),
+                "skipped": skipped,
+                "system": system_name,
+                "metrics": metrics,
+                "compare": if baseline.is_some() { serde_json::Value::Array(compare) } else { serde_json::Value::Null },
+                "worst": worst,
+                "settings": settings,
+                "timing": timing,
+            }))?
+        ),
+        ListFormat::Text => {
+            let mut t = format!(
+                "{}: {} pairs ({} lines skipped), system {system_name}\n",
+                input.name,
+                pairs.len(),
+                bad.len()
+            );
+            for l in &lines_out {
+                t.push_str(l);
+                t.push('\n');
+            }
+            for c in &compare {
+                let r = &c["result"];
+                t.push_str(&format!(
+                    "{}: baseline {} {:.2} ({:.2} ± {:.2}), this run {:.2} ({:.2} ± {:.2}), p = {:.4}\n",
+                    c["metric"].as_str().unwrap_or(""),
+                    c["baseline"].as_str().unwrap_or(""),
+                    r["baseline"]["score"].as_f64().unwrap_or(0.0),
+                    r["baseline"]["mean"].as_f64().unwrap_or(0.0),
+                    r["baseline"]["ci"].as_f64().unwrap_or(0.0),
+                    r["system"]["score"].as_f64().unwrap_or(0.0),
+                    r["system"]["mean"].as_f64().unwrap_or(0.0),
+                    r["system"]["ci"].as_f64().unwrap_or(0.0),
+                    r["p_value"].as_f64().unwrap_or(1.0),
+                ));
+            }
+            if !worst.is_empty() {
+                t.push_str(&format!("worst {} by sentence chrF:\n", worst.len()));
+                for w in &worst {
+                    t.push_str(&format!(
+                        "  line {} chrF {:.1}\n    src {}\n    ref {}\n    hyp {}\n",
+                        w["line"],
+                        w["chrf"].as_f64().unwrap_or(0.0),
+                        w["source"].as_str().unwrap_or(""),
+                        w["reference"].as_str().unwrap_or(""),
+                        w["hypothesis"].as_str().unwrap_or(""),
+                    ));
+                }
+            }
+            let kv: Vec<String> = settings
+                .iter()
+                .chain(timing.iter())
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            t.push_str(&format!("run: {}\n", kv.join(", ")));
+            t
+        }
+    };
+    emit(&text, None)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }

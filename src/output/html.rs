@@ -38,9 +38,9 @@ const PROCESS_FLAGS: [&str; 3] = ["verbatim", "retried-alone", "repetition"];
 /// A segment flag that marks its pair as suspect: every flag except the
 /// process flags (`verbatim`, `retried-alone`, `repetition`). The known
 /// problem flags are `low-score`, `likely-omission`, `likely-addition`,
-/// `new-number`, `source-words-left`, `untranslated`, `empty`, `multiline`
-/// and `truncated`; a flag this code does not know is shown as a problem
-/// rather than hidden.
+/// `new-number`, `source-words-left`, `untranslated`, `empty`, `multiline`,
+/// `truncated` and `glossary-missed`; a flag this code does not know is
+/// shown as a problem rather than hidden.
 pub fn is_problem_flag(flag: &str) -> bool {
     !PROCESS_FLAGS.contains(&flag)
 }

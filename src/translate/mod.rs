@@ -9,6 +9,8 @@
 
 pub mod check;
 pub mod decode;
+pub mod examples;
+pub mod glossary;
 pub mod prompt;
 
 use std::time::Instant;
@@ -78,6 +80,20 @@ pub struct TranslateOptions {
     /// their decoding batched (see [`Translator::translate_segments_lanes`]).
     /// Default: 1.
     pub lanes: usize,
+    /// Show the built-in glossary's entries for the language pair (see
+    /// [`glossary`]). Default: on.
+    pub builtin_glossary: bool,
+    /// A user glossary for one language pair (`--glossary FILE` applies to
+    /// `--from` -> `--to`), added over the built-in entries; unused for
+    /// other pairs.
+    pub user_glossary: Option<std::sync::Arc<(Lang, Lang, glossary::Glossary)>>,
+    /// A translation memory for this language pair (`--examples FILE`):
+    /// before each sentence, its `memory_examples` most similar pairs are
+    /// shown as worked examples. Default: none.
+    pub memory: Option<std::sync::Arc<examples::ExamplePool>>,
+    pub memory_examples: usize,
+    /// Never show a sentence its own pair from the memory (evaluation).
+    pub memory_skip_identical: bool,
 }
 
 impl Default for TranslateOptions {
@@ -94,6 +110,11 @@ impl Default for TranslateOptions {
             top_p: None,
             seed: 299_792_458,
             lanes: 1,
+            builtin_glossary: true,
+            user_glossary: None,
+            memory: None,
+            memory_examples: 4,
+            memory_skip_identical: false,
         }
     }
 }
@@ -107,7 +128,7 @@ pub struct SegmentTranslation {
     /// reply looped and was decoded again with a penalty), `truncated` (hit
     /// the length cap), `verbatim` (a byline, kept as is), and the problems
     /// that remain: `empty`, `multiline`, `untranslated`,
-    /// `source-words-left`, `new-number`.
+    /// `source-words-left`, `new-number`, `glossary-missed`.
     pub flags: Vec<String>,
 }
 
@@ -144,6 +165,8 @@ pub struct Translator<'a> {
     prompts: PromptBuilder<'a>,
     opts: TranslateOptions,
     prefix: KvCache,
+    /// The glossary in effect for this language pair.
+    glossary: glossary::Glossary,
     /// The cost of computing `prefix`, paid once per translator.
     prefix_stats: RunStats,
     stats: RunStats,
@@ -208,12 +231,23 @@ impl<'a> Translator<'a> {
             prefix_tokens.len(),
             prefix_stats.prompt_s
         );
+        let mut glossary = if opts.builtin_glossary {
+            glossary::Glossary::builtin(opts.from, opts.to)
+        } else {
+            glossary::Glossary::default()
+        };
+        if let Some(user) = &opts.user_glossary {
+            if user.0 == opts.from && user.1 == opts.to {
+                glossary = glossary.extend(&user.2);
+            }
+        }
         Ok(Self {
             lm,
             model: lm.model.as_ref(),
             prompts,
             opts,
             prefix,
+            glossary,
             prefix_stats,
             stats: RunStats::default(),
         })
@@ -231,6 +265,7 @@ impl<'a> Translator<'a> {
             prompts: self.prompts.clone(),
             opts: self.opts.clone(),
             prefix: self.prefix.clone(),
+            glossary: self.glossary.clone(),
             prefix_stats: RunStats::default(),
             stats: RunStats::default(),
         }
@@ -283,7 +318,19 @@ impl<'a> Translator<'a> {
         penalty: bool,
     ) -> Result<(String, StopReason)> {
         let mut prompt = std::mem::take(&mut conv.pending);
-        prompt.extend(self.prompts.request(text)?);
+        if let Some(memory) = &self.opts.memory {
+            for (src, tgt) in memory.nearest(
+                text,
+                self.opts.memory_examples,
+                self.opts.memory_skip_identical,
+            ) {
+                prompt.extend(self.prompts.exchange(src, tgt)?);
+            }
+        }
+        match glossary::Glossary::note(&self.glossary.matches(text)) {
+            Some(note) => prompt.extend(self.prompts.request(&format!("{text}\n{note}"))?),
+            None => prompt.extend(self.prompts.request(text)?),
+        }
         let source_tokens = self.lm.encode_text(text)?.len();
         let cfg = self.config_for(source_tokens, penalty);
         let g = generate(
@@ -323,6 +370,19 @@ impl<'a> Translator<'a> {
     /// Translates one sentence within `conv`, with the fallbacks described
     /// in the module docs.
     fn translate_in(&mut self, conv: &mut Conversation, text: &str) -> Result<SegmentTranslation> {
+        let mut result = self.translate_checked(conv, text)?;
+        let matches = self.glossary.matches(text);
+        if !glossary::Glossary::missed(&matches, &result.target).is_empty() {
+            result.flags.push("glossary-missed".to_string());
+        }
+        Ok(result)
+    }
+
+    fn translate_checked(
+        &mut self,
+        conv: &mut Conversation,
+        text: &str,
+    ) -> Result<SegmentTranslation> {
         let before = conv.clone();
         let first = self.attempt_guarded(conv, text)?;
         let problems = check::check(&first.target, text, self.opts.to);
