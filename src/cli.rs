@@ -768,13 +768,18 @@ fn parse_lang(code: &str, flag: &str) -> Result<Lang> {
     Lang::parse(code).with_context(|| format!("{flag} `{code}`: supported languages are vi and en"))
 }
 
-fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
-    let start = Instant::now();
-    let from = parse_lang(&args.from, "--from")?;
-    let to = parse_lang(&args.to, "--to")?;
+/// `--from` and `--to`: two different supported languages.
+fn lang_pair(from: &str, to: &str) -> Result<(Lang, Lang)> {
+    let (from, to) = (parse_lang(from, "--from")?, parse_lang(to, "--to")?);
     if from == to {
         bail!("--from and --to are both `{}`", from.code());
     }
+    Ok((from, to))
+}
+
+fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
+    let start = Instant::now();
+    let (from, to) = lang_pair(&args.from, &args.to)?;
     set_threads(args.runtime.threads)?;
     // Read and check the input before spending seconds on the model.
     let input = read_input(&args.file)?;
@@ -828,13 +833,31 @@ fn translate_with_progress(
     input: &dich::input::Input,
     opts: &TranslateOptions,
 ) -> Result<dich::output::TranslationDocument> {
-    let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
-    let label = format!("translating {}", input.name);
-    let progress = |ev: ProgressEvent| {
-        let mut bar = bar.lock().unwrap_or_else(|p| p.into_inner());
+    let bar = SegmentBar::new(format!("translating {}", input.name));
+    let doc = translate_document(lm, model, input, opts, &|ev| bar.event(ev))?;
+    bar.finish();
+    Ok(doc)
+}
+
+/// A progress bar over segments, created when their number is known.
+struct SegmentBar {
+    label: String,
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+}
+
+impl SegmentBar {
+    fn new(label: String) -> Self {
+        Self {
+            label,
+            bar: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn event(&self, ev: ProgressEvent) {
+        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
         match ev {
             ProgressEvent::Start(n) => {
-                *bar = Some(dich::progress::items(n as u64, label.clone()));
+                *bar = Some(dich::progress::items(n as u64, self.label.clone()));
             }
             ProgressEvent::Segment => {
                 if let Some(b) = bar.as_ref() {
@@ -842,12 +865,13 @@ fn translate_with_progress(
                 }
             }
         }
-    };
-    let doc = translate_document(lm, model, input, opts, &progress)?;
-    if let Some(b) = bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        b.finish_and_clear();
     }
-    Ok(doc)
+
+    fn finish(&self) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            b.finish_and_clear();
+        }
+    }
 }
 
 fn resolve_translator(g: &GlobalArgs, spec: Option<&str>) -> Result<models::ModelPaths> {
@@ -1376,11 +1400,7 @@ fn eval_translate_cmd(g: &GlobalArgs, args: EvalTranslateArgs) -> Result<()> {
     use dich::eval::{corpus, Metric, Score};
 
     let start = Instant::now();
-    let from = parse_lang(&args.from, "--from")?;
-    let to = parse_lang(&args.to, "--to")?;
-    if from == to {
-        bail!("--from and --to are both `{}`", from.code());
-    }
+    let (from, to) = lang_pair(&args.from, &args.to)?;
     let input = read_input(&args.pairs)?;
     let (mut pairs, bad) = parse_pairs(&input.text);
     for b in &bad {
@@ -1451,25 +1471,9 @@ fn eval_translate_cmd(g: &GlobalArgs, args: EvalTranslateArgs) -> Result<()> {
             settings.insert("lanes".into(), opts.lanes.into());
             settings.insert("decoding".into(), "greedy".into());
             let t = Instant::now();
-            let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
-            let label = format!("translating {}", input.name);
-            let progress = |ev: ProgressEvent| {
-                let mut bar = bar.lock().unwrap_or_else(|p| p.into_inner());
-                match ev {
-                    ProgressEvent::Start(n) => {
-                        *bar = Some(dich::progress::items(n as u64, label.clone()))
-                    }
-                    ProgressEvent::Segment => {
-                        if let Some(b) = bar.as_ref() {
-                            b.inc(1);
-                        }
-                    }
-                }
-            };
-            let (tr, segments) = translate_pairs(&lm, &opts, &pairs, &progress)?;
-            if let Some(b) = bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                b.finish_and_clear();
-            }
+            let bar = SegmentBar::new(format!("translating {}", input.name));
+            let (tr, segments) = translate_pairs(&lm, &opts, &pairs, &|ev| bar.event(ev))?;
+            bar.finish();
             let s = &tr.stats;
             timing.insert("load_s".into(), round3(lm.load_seconds).into());
             timing.insert(
