@@ -82,6 +82,13 @@ pub enum Error {
         supported: String,
     },
 
+    #[error("{}: not a valid SentencePiece model: {message} (byte offset {offset})", path.display())]
+    SentencePiece {
+        path: PathBuf,
+        offset: usize,
+        message: String,
+    },
+
     #[error("{}: cannot build the tokenizer: {message}", path.display())]
     Tokenizer { path: PathBuf, message: String },
 

@@ -9,6 +9,7 @@
 pub mod lang;
 pub mod normalize;
 pub mod segment;
+pub mod spm;
 
 pub use normalize::model_text;
 pub use segment::{segment, Segment, SegmentKind};
