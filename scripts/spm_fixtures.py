@@ -66,6 +66,10 @@ CASES = [
     ("combining_only", "\u0301\u0303 a\u0323"),
     ("mixed", "AI và các công nghệ mới nổi (emerging technologies) – 2025"),
     ("trailing_newline", "kết thúc\n"),
+    ("noncanonical_marks", "a\u0302\u0323 vs a\u0323\u0302"),
+    ("long_grapheme", "e\u0301\u0302\u0323\u0303x"),
+    ("ohm_angstrom", "\u2126 \u212b K\u212a"),
+    ("superscript_fraction", "x² ½ ⅓ №"),
 ]
 
 
@@ -73,7 +77,7 @@ def training_lines():
     lines = []
     for path in sorted((REPO / "seeds").glob("*.txt")):
         for para in path.read_text(encoding="utf-8").splitlines():
-            for sent in re.split(r"(?<=[.!?,;])\s+", para.strip()):
+            for sent in re.split(r"(?<=[.!?,;:])\s+|\s+[–—-]\s+", para.strip()):
                 if len(sent) > 3:
                     lines.append(sent)
     return lines[:240]
@@ -150,6 +154,10 @@ def main():
             "pieces": sp.encode(text, out_type=str),
             "ids": sp.encode(text),
             "decoded": sp.decode(sp.encode(text)),
+            # dich NFC-composes before the charsmap (see src/text/spm.rs);
+            # it must equal sentencepiece on the NFC text for every case.
+            "nfc_pieces": sp.encode(unicodedata.normalize("NFC", text), out_type=str),
+            "nfc_ids": sp.encode(unicodedata.normalize("NFC", text)),
         })
     expected = {
         "generator": "scripts/spm_fixtures.py",

@@ -23,7 +23,16 @@ struct Case {
     pieces: Vec<String>,
     ids: Vec<u32>,
     decoded: String,
+    nfc_pieces: Vec<String>,
+    nfc_ids: Vec<u32>,
 }
+
+/// Cases where dich differs from sentencepiece on the raw text, because it
+/// NFC-composes first (`tokenizers`' Precompiled applies the shortest rule
+/// of a grapheme, so without NFC every NFD Vietnamese letter with two marks
+/// would lose one): combining marks out of canonical order, and a letter
+/// with four marks. dich equals sentencepiece on the NFC text there.
+const DIFFERS_FROM_SENTENCEPIECE: &[&str] = &["noncanonical_marks", "long_grapheme"];
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,6 +57,22 @@ fn same_pieces_and_ids_as_sentencepiece() {
     let mut failures = Vec::new();
     for case in &fx.cases {
         let enc = tok.encode(&case.text).unwrap();
+        assert_eq!(
+            enc.get_tokens(),
+            case.nfc_pieces.as_slice(),
+            "{}",
+            case.name
+        );
+        assert_eq!(enc.get_ids(), case.nfc_ids.as_slice(), "{}", case.name);
+        if DIFFERS_FROM_SENTENCEPIECE.contains(&case.name.as_str()) {
+            assert_ne!(
+                enc.get_ids(),
+                case.ids.as_slice(),
+                "{} now matches",
+                case.name
+            );
+            continue;
+        }
         if enc.get_tokens() != case.pieces.as_slice() || enc.get_ids() != case.ids.as_slice() {
             failures.push(format!(
                 "{} {:?}:\n  expected {:?} {:?}\n  got      {:?} {:?}",
