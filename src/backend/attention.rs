@@ -19,10 +19,10 @@ pub struct AttnShape {
 }
 
 impl AttnShape {
-    fn kv_dim(&self) -> usize {
+    pub fn kv_dim(&self) -> usize {
         self.num_kv_heads * self.head_dim
     }
-    fn q_dim(&self) -> usize {
+    pub fn q_dim(&self) -> usize {
         self.num_heads * self.head_dim
     }
 }

@@ -370,29 +370,8 @@ impl Attention {
         let v = v.flatten_all()?.to_vec1::<f32>()?;
         let shape = self.shape();
         let qd = self.num_heads * self.head_dim;
-        let kvd = self.num_kv_heads * self.head_dim;
-        let mut row = 0;
-        for (tokens, cache) in batch.iter_mut() {
-            let n = tokens.len();
-            let LayerKv::Host { k: kc, v: vc } = &mut cache.layers[layer] else {
-                candle_core::bail!("a device key/value cache reached the CPU path");
-            };
-            kc.extend_from_slice(&k[row * kvd..(row + n) * kvd]);
-            vc.extend_from_slice(&v[row * kvd..(row + n) * kvd]);
-            row += n;
-        }
-        let mut seqs = Vec::with_capacity(batch.len());
-        let mut row = 0;
-        for (tokens, cache) in batch.iter() {
-            let n = tokens.len();
-            let LayerKv::Host { k: kc, v: vc } = &cache.layers[layer] else {
-                unreachable!("checked above");
-            };
-            seqs.push((&q[row * qd..(row + n) * qd], kc.as_slice(), vc.as_slice()));
-            row += n;
-        }
         let mut out = vec![0f32; rows * qd];
-        causal_attention_many(shape, &seqs, &mut out);
+        append_and_attend(shape, batch, layer, &q, &k, &v, &mut out)?;
         let out = Tensor::from_vec(out, (rows, qd), xs.device())?;
         self.o_proj.run(&out, invariant)
     }
@@ -784,27 +763,7 @@ impl Qwen2 {
                 vecmath::bias_rope(&mut k[r * kvd..][..kvd], &l.k_bias, cos, sin);
                 vecmath::add_assign(&mut v[r * kvd..][..kvd], &l.v_bias);
             }
-            let mut row = 0;
-            for (toks, cache) in batch.iter_mut() {
-                let n = toks.len();
-                let LayerKv::Host { k: kc, v: vc } = &mut cache.layers[li] else {
-                    candle_core::bail!("a device key/value cache reached the CPU path");
-                };
-                kc.extend_from_slice(&k[row * kvd..(row + n) * kvd]);
-                vc.extend_from_slice(&v[row * kvd..(row + n) * kvd]);
-                row += n;
-            }
-            let mut seqs = Vec::with_capacity(batch.len());
-            let mut row = 0;
-            for (toks, cache) in batch.iter() {
-                let n = toks.len();
-                let LayerKv::Host { k: kc, v: vc } = &cache.layers[li] else {
-                    unreachable!("checked above");
-                };
-                seqs.push((&q[row * qd..(row + n) * qd], kc.as_slice(), vc.as_slice()));
-                row += n;
-            }
-            causal_attention_many(shape, &seqs, attn);
+            append_and_attend(shape, batch, li, q, k, v, attn)?;
             x8.fill(m, qd, |r, row| row.copy_from_slice(&attn[r * qd..][..qd]));
             matmul_many_into(&[&l.o], x8, &mut [&mut *h]);
             vecmath::add_assign(&mut xs, h);
@@ -968,4 +927,41 @@ impl CausalLm for Qwen2 {
 /// Logit index of the maximum, ties to the lowest index (as argmax does).
 pub fn argmax(logits: &Tensor) -> Result<u32> {
     Ok(logits.argmax(D::Minus1)?.to_scalar::<u32>()?)
+}
+
+/// Appends each sequence's new keys and values (its rows of `k` and `v`,
+/// stacked in batch order) to its host cache for `layer`, then computes
+/// causal attention of its rows of `q` over its whole cache into `out`.
+fn append_and_attend(
+    shape: AttnShape,
+    batch: &mut [(&[u32], &mut KvCache)],
+    layer: usize,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+) -> candle_core::Result<()> {
+    let (qd, kvd) = (shape.q_dim(), shape.kv_dim());
+    let mut row = 0;
+    for (tokens, cache) in batch.iter_mut() {
+        let n = tokens.len();
+        let LayerKv::Host { k: kc, v: vc } = &mut cache.layers[layer] else {
+            candle_core::bail!("a device key/value cache reached the CPU path");
+        };
+        kc.extend_from_slice(&k[row * kvd..(row + n) * kvd]);
+        vc.extend_from_slice(&v[row * kvd..(row + n) * kvd]);
+        row += n;
+    }
+    let mut seqs = Vec::with_capacity(batch.len());
+    let mut row = 0;
+    for (tokens, cache) in batch.iter() {
+        let n = tokens.len();
+        let LayerKv::Host { k: kc, v: vc } = &cache.layers[layer] else {
+            unreachable!("checked above");
+        };
+        seqs.push((&q[row * qd..(row + n) * qd], kc.as_slice(), vc.as_slice()));
+        row += n;
+    }
+    causal_attention_many(shape, &seqs, out);
+    Ok(())
 }
