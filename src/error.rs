@@ -92,6 +92,13 @@ pub enum Error {
     #[error("{}: cannot build the tokenizer: {message}", path.display())]
     Tokenizer { path: PathBuf, message: String },
 
+    #[error("{}: not a usable model checkpoint: {message}", path.display())]
+    InvalidCheckpoint { path: PathBuf, message: String },
+
+    /// Flags that do not fit together, or do not fit the model.
+    #[error("{0}")]
+    Usage(String),
+
     #[error("model catalog: {0}")]
     Catalog(String),
 

@@ -13,6 +13,7 @@ pub mod batch;
 pub mod bench;
 pub mod error;
 pub mod eval;
+pub mod generate;
 pub mod input;
 pub mod models;
 pub mod output;

@@ -8,6 +8,7 @@ pub mod device;
 pub mod embedder;
 pub mod gguf;
 pub mod kquant;
+pub mod marian;
 pub mod qwen2;
 pub mod tokenizer;
 pub mod vecmath;

@@ -1,0 +1,991 @@
+//! Marian encoder-decoder translation models (OPUS-MT) in Hugging Face
+//! layout: `config.json`, `model.safetensors` (or `pytorch_model.bin`),
+//! `source.spm`, `target.spm` and `vocab.json`, loaded directly (the
+//! SentencePiece files through [`crate::text::spm`], no conversion step).
+//!
+//! The forward pass is our own, over the checkpoint's tensor names and
+//! candle's `marian::Config`, because candle's module has no padding masks
+//! and recomputes the cross-attention keys and values every step. Here:
+//!
+//! - A batch is packed, not padded: the rows of all sentences go through
+//!   each linear layer together (weights read once per batch), and
+//!   attention runs per sentence over exactly its own rows. No position of
+//!   one sentence can see another's, so a batch gives bit for bit what each
+//!   sentence gives alone (see [`linear`] for why the matmuls do too).
+//! - The encoder computes every decoder layer's cross-attention keys and
+//!   values once per sentence ([`Memory`]); decoding steps only read them.
+//! - Each hypothesis keeps its own self-attention cache ([`DecoderState`]),
+//!   so hypotheses that finish simply leave the batch, and beam search forks
+//!   a hypothesis by cloning its cache.
+
+pub mod linear;
+pub mod random;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::Activation;
+use candle_transformers::models::marian::Config;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::generate::Seq2Seq;
+use crate::text::spm::{MarianVocab, SpmTokenizer};
+pub use linear::{Linear, WeightFormat};
+
+const LN_EPS: f32 = 1e-5;
+
+/// The files of a Hugging Face Marian checkpoint directory.
+pub const CONFIG_FILE: &str = "config.json";
+pub const WEIGHT_FILES: &[&str] = &["model.safetensors", "pytorch_model.bin"];
+pub const SOURCE_SPM: &str = "source.spm";
+pub const TARGET_SPM: &str = "target.spm";
+pub const VOCAB_FILE: &str = "vocab.json";
+
+fn invalid(path: &Path, message: impl Into<String>) -> Error {
+    Error::InvalidCheckpoint {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Reads `config.json` into candle's Marian `Config`. Fields that older
+/// checkpoints lack get the values transformers' `MarianConfig` defaults to.
+pub fn load_config(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_config(&text, path)
+}
+
+pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| invalid(path, format!("not JSON: {e}")))?;
+    let obj = v
+        .as_object_mut()
+        .ok_or_else(|| invalid(path, "not a JSON object"))?;
+    match obj.get("model_type").and_then(|t| t.as_str()) {
+        Some("marian") | None => {}
+        Some(other) => {
+            return Err(invalid(
+                path,
+                format!("model_type is `{other}`, this loader reads `marian`"),
+            ))
+        }
+    }
+    let get_u = |o: &serde_json::Map<String, serde_json::Value>, k: &str| o.get(k).cloned();
+    let defaults: [(&str, Option<serde_json::Value>); 8] = [
+        ("use_cache", Some(true.into())),
+        ("is_encoder_decoder", Some(true.into())),
+        ("share_encoder_decoder_embeddings", Some(true.into())),
+        ("scale_embedding", Some(false.into())),
+        ("max_position_embeddings", Some(1024.into())),
+        ("activation_function", Some("gelu".into())),
+        ("forced_eos_token_id", get_u(obj, "eos_token_id")),
+        ("decoder_start_token_id", get_u(obj, "pad_token_id")),
+    ];
+    for (k, val) in defaults {
+        let missing = obj.get(k).is_none_or(|x| x.is_null());
+        if let (true, Some(val)) = (missing, val) {
+            obj.insert(k.to_string(), val);
+        }
+    }
+    let cfg: Config = serde_json::from_value(v).map_err(|e| invalid(path, e.to_string()))?;
+    if cfg.d_model == 0
+        || cfg.encoder_attention_heads == 0
+        || cfg.decoder_attention_heads == 0
+        || !cfg.d_model.is_multiple_of(cfg.encoder_attention_heads)
+        || !cfg.d_model.is_multiple_of(cfg.decoder_attention_heads)
+    {
+        return Err(invalid(
+            path,
+            format!(
+                "d_model {} is not divisible by the attention heads ({} / {})",
+                cfg.d_model, cfg.encoder_attention_heads, cfg.decoder_attention_heads
+            ),
+        ));
+    }
+    act_supported(cfg.activation_function).map_err(|m| invalid(path, m))?;
+    let vocab = cfg.decoder_vocab_size.unwrap_or(cfg.vocab_size);
+    for (name, id) in [
+        ("pad_token_id", cfg.pad_token_id),
+        ("eos_token_id", cfg.eos_token_id),
+        ("decoder_start_token_id", cfg.decoder_start_token_id),
+    ] {
+        if id as usize >= vocab {
+            return Err(invalid(
+                path,
+                format!("{name} {id} is outside the vocabulary of {vocab}"),
+            ));
+        }
+    }
+    Ok(cfg)
+}
+
+fn act_supported(a: Activation) -> std::result::Result<(), String> {
+    match a {
+        Activation::Swish
+        | Activation::Silu
+        | Activation::Relu
+        | Activation::Gelu
+        | Activation::NewGelu
+        | Activation::GeluPytorchTanh => Ok(()),
+        other => Err(format!(
+            "activation {other:?} is not supported (swish, silu, relu, gelu, gelu_new)"
+        )),
+    }
+}
+
+/// `erf` (Abramowitz-Stegun 7.1.26 refined; |error| < 1.2e-7), for exact GELU.
+fn erf(x: f32) -> f32 {
+    let x = x as f64;
+    let t = 1.0 / (1.0 + 0.5 * x.abs());
+    let y = 1.0
+        - t * (-x * x - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    (if x >= 0.0 { y } else { -y }) as f32
+}
+
+fn apply_act(a: Activation, xs: &mut [f32]) {
+    match a {
+        Activation::Swish | Activation::Silu => {
+            for x in xs {
+                *x /= 1.0 + (-*x).exp();
+            }
+        }
+        Activation::Relu => {
+            for x in xs {
+                *x = x.max(0.0);
+            }
+        }
+        Activation::Gelu => {
+            for x in xs {
+                *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+            }
+        }
+        _ => {
+            // gelu_new / gelu_pytorch_tanh
+            for x in xs {
+                let v = *x;
+                *x = 0.5 * v * (1.0 + (0.797_884_6 * (v + 0.044_715 * v * v * v)).tanh());
+            }
+        }
+    }
+}
+
+/// The tensors of a checkpoint file, by name.
+struct TensorFile {
+    path: PathBuf,
+    tensors: HashMap<String, Tensor>,
+}
+
+impl TensorFile {
+    fn open(path: &Path) -> Result<Self> {
+        let is_pth = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(".bin"));
+        let tensors: HashMap<String, Tensor> = if is_pth {
+            candle_core::pickle::read_all(path)
+                .map_err(|e| invalid(path, format!("cannot read the PyTorch checkpoint: {e}")))?
+                .into_iter()
+                .collect()
+        } else {
+            candle_core::safetensors::load(path, &Device::Cpu)
+                .map_err(|e| invalid(path, format!("cannot read the safetensors file: {e}")))?
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            tensors,
+        })
+    }
+
+    fn find(&self, name: &str) -> Option<&Tensor> {
+        self.tensors
+            .get(name)
+            .or_else(|| match name.strip_prefix("model.") {
+                Some(short) => self.tensors.get(short),
+                None => self.tensors.get(&format!("model.{name}")),
+            })
+    }
+
+    /// The tensor `name` as f32 values, checked against `shape`.
+    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let t = self
+            .find(name)
+            .ok_or_else(|| invalid(&self.path, format!("tensor `{name}` is missing")))?;
+        if t.dims() != shape {
+            return Err(invalid(
+                &self.path,
+                format!(
+                    "tensor `{name}` has shape {:?}, expected {shape:?}",
+                    t.dims()
+                ),
+            ));
+        }
+        let conv = || -> candle_core::Result<Vec<f32>> {
+            t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
+        };
+        conv().map_err(|e| invalid(&self.path, format!("tensor `{name}`: {e}")))
+    }
+
+    fn linear(
+        &self,
+        prefix: &str,
+        out_dim: usize,
+        in_dim: usize,
+        format: WeightFormat,
+    ) -> Result<Linear> {
+        let w = self.get(&format!("{prefix}.weight"), &[out_dim, in_dim])?;
+        let b = self.get(&format!("{prefix}.bias"), &[out_dim])?;
+        Linear::new(w, Some(b), out_dim, in_dim, format)
+    }
+
+    /// Several linear layers over the same input as one (their outputs side by side).
+    fn fused(
+        &self,
+        prefixes: &[String],
+        out_dim: usize,
+        in_dim: usize,
+        format: WeightFormat,
+    ) -> Result<Linear> {
+        let mut w = Vec::with_capacity(prefixes.len() * out_dim * in_dim);
+        let mut b = Vec::with_capacity(prefixes.len() * out_dim);
+        for p in prefixes {
+            w.extend(self.get(&format!("{p}.weight"), &[out_dim, in_dim])?);
+            b.extend(self.get(&format!("{p}.bias"), &[out_dim])?);
+        }
+        Linear::new(w, Some(b), prefixes.len() * out_dim, in_dim, format)
+    }
+
+    fn norm(&self, prefix: &str, dim: usize) -> Result<LayerNorm> {
+        Ok(LayerNorm {
+            weight: self.get(&format!("{prefix}.weight"), &[dim])?,
+            bias: self.get(&format!("{prefix}.bias"), &[dim])?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LayerNorm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl LayerNorm {
+    /// `x = norm(x + y)` row by row.
+    fn add_norm(&self, x: &mut [f32], y: &[f32]) {
+        let d = self.weight.len();
+        for (xr, yr) in x.chunks_exact_mut(d).zip(y.chunks_exact(d)) {
+            for (a, b) in xr.iter_mut().zip(yr) {
+                *a += b;
+            }
+            let mean = xr.iter().sum::<f32>() / d as f32;
+            let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
+            let inv = 1.0 / (var + LN_EPS).sqrt();
+            for ((v, w), b) in xr.iter_mut().zip(&self.weight).zip(&self.bias) {
+                *v = (*v - mean) * inv * w + b;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct EncoderLayer {
+    qkv: Linear,
+    out: Linear,
+    attn_norm: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+    ffn_norm: LayerNorm,
+}
+
+#[derive(Debug, Clone)]
+struct DecoderLayer {
+    qkv: Linear,
+    out: Linear,
+    self_norm: LayerNorm,
+    cross_q: Linear,
+    cross_out: Linear,
+    cross_norm: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+    ffn_norm: LayerNorm,
+}
+
+/// What the encoder leaves for decoding one sentence: for every decoder
+/// layer, the cross-attention keys and values of its source positions
+/// (`[position][d_model]`, heads side by side), computed once.
+#[derive(Debug, Clone)]
+pub struct Memory {
+    pub len: usize,
+    cross: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+/// One hypothesis' self-attention cache: per decoder layer, the keys and
+/// values of the target positions fed so far (`[position][d_model]`).
+#[derive(Debug, Clone)]
+pub struct DecoderState {
+    layers: Vec<(Vec<f32>, Vec<f32>)>,
+    len: usize,
+}
+
+impl DecoderState {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A loaded Marian model (weights only; see [`MarianMt`] for the tokenizers).
+pub struct MarianModel {
+    pub config: Config,
+    pub format: WeightFormat,
+    d: usize,
+    enc_heads: usize,
+    dec_heads: usize,
+    src_embed: Arc<Vec<f32>>,
+    tgt_embed: Arc<Vec<f32>>,
+    embed_scale: f32,
+    /// `[max_position][d]`.
+    positions: Vec<f32>,
+    encoder: Vec<EncoderLayer>,
+    /// Every decoder layer's cross-attention key and value projections,
+    /// fused into one matrix so the encoder output is read once.
+    cross_kv: Linear,
+    decoder: Vec<DecoderLayer>,
+    lm_head: Linear,
+    final_bias: Vec<f32>,
+    target_vocab: usize,
+}
+
+/// HF's `MarianSinusoidalPositionalEmbedding`: sines in the first half,
+/// cosines in the second, computed in f64.
+fn sinusoidal(n: usize, d: usize) -> Vec<f32> {
+    let half = d / 2;
+    let mut out = vec![0f32; n * d];
+    for pos in 0..n {
+        for i in 0..half {
+            let angle = pos as f64 / 10000f64.powf(2.0 * i as f64 / d as f64);
+            out[pos * d + i] = angle.sin() as f32;
+            out[pos * d + half + i] = angle.cos() as f32;
+        }
+    }
+    out
+}
+
+impl MarianModel {
+    /// Loads the weights of `weights` (safetensors or PyTorch pickle).
+    pub fn load(config: Config, weights: &Path, format: WeightFormat) -> Result<Self> {
+        let f = TensorFile::open(weights)?;
+        let c = &config;
+        let d = c.d_model;
+        let src_vocab = c.vocab_size;
+        let tgt_vocab = c.decoder_vocab_size.unwrap_or(c.vocab_size);
+        let (src_embed, tgt_embed) = if c.share_encoder_decoder_embeddings {
+            let shared = Arc::new(
+                f.get("model.shared.weight", &[src_vocab, d])
+                    .or_else(|_| f.get("model.encoder.embed_tokens.weight", &[src_vocab, d]))?,
+            );
+            if tgt_vocab != src_vocab {
+                return Err(invalid(
+                    weights,
+                    format!("shared embeddings but vocab_size {src_vocab} != decoder_vocab_size {tgt_vocab}"),
+                ));
+            }
+            (shared.clone(), shared)
+        } else {
+            (
+                Arc::new(f.get("model.encoder.embed_tokens.weight", &[src_vocab, d])?),
+                Arc::new(f.get("model.decoder.embed_tokens.weight", &[tgt_vocab, d])?),
+            )
+        };
+        let lm_weight = match f.find("lm_head.weight") {
+            Some(_) if !c.share_encoder_decoder_embeddings => {
+                f.get("lm_head.weight", &[tgt_vocab, d])?
+            }
+            _ => tgt_embed.as_ref().clone(),
+        };
+        let lm_head = Linear::new(lm_weight, None, tgt_vocab, d, format)?;
+        let final_bias = match f.find("final_logits_bias") {
+            Some(_) => f.get("final_logits_bias", &[1, tgt_vocab])?,
+            None => vec![0.0; tgt_vocab],
+        };
+        let n_pos = c.max_position_embeddings;
+        let positions = match f.find("model.encoder.embed_positions.weight") {
+            Some(t) if t.dims() == [n_pos, d] => {
+                f.get("model.encoder.embed_positions.weight", &[n_pos, d])?
+            }
+            _ => sinusoidal(n_pos, d),
+        };
+        let mut encoder = Vec::with_capacity(c.encoder_layers);
+        for i in 0..c.encoder_layers {
+            let p = format!("model.encoder.layers.{i}");
+            encoder.push(EncoderLayer {
+                qkv: f.fused(
+                    &["q_proj", "k_proj", "v_proj"].map(|n| format!("{p}.self_attn.{n}")),
+                    d,
+                    d,
+                    format,
+                )?,
+                out: f.linear(&format!("{p}.self_attn.out_proj"), d, d, format)?,
+                attn_norm: f.norm(&format!("{p}.self_attn_layer_norm"), d)?,
+                fc1: f.linear(&format!("{p}.fc1"), c.encoder_ffn_dim, d, format)?,
+                fc2: f.linear(&format!("{p}.fc2"), d, c.encoder_ffn_dim, format)?,
+                ffn_norm: f.norm(&format!("{p}.final_layer_norm"), d)?,
+            });
+        }
+        let mut decoder = Vec::with_capacity(c.decoder_layers);
+        let mut cross_names = Vec::new();
+        for i in 0..c.decoder_layers {
+            let p = format!("model.decoder.layers.{i}");
+            cross_names.push(format!("{p}.encoder_attn.k_proj"));
+            cross_names.push(format!("{p}.encoder_attn.v_proj"));
+            decoder.push(DecoderLayer {
+                qkv: f.fused(
+                    &["q_proj", "k_proj", "v_proj"].map(|n| format!("{p}.self_attn.{n}")),
+                    d,
+                    d,
+                    format,
+                )?,
+                out: f.linear(&format!("{p}.self_attn.out_proj"), d, d, format)?,
+                self_norm: f.norm(&format!("{p}.self_attn_layer_norm"), d)?,
+                cross_q: f.linear(&format!("{p}.encoder_attn.q_proj"), d, d, format)?,
+                cross_out: f.linear(&format!("{p}.encoder_attn.out_proj"), d, d, format)?,
+                cross_norm: f.norm(&format!("{p}.encoder_attn_layer_norm"), d)?,
+                fc1: f.linear(&format!("{p}.fc1"), c.decoder_ffn_dim, d, format)?,
+                fc2: f.linear(&format!("{p}.fc2"), d, c.decoder_ffn_dim, format)?,
+                ffn_norm: f.norm(&format!("{p}.final_layer_norm"), d)?,
+            });
+        }
+        let cross_kv = f.fused(&cross_names, d, d, format)?;
+        Ok(Self {
+            d,
+            enc_heads: c.encoder_attention_heads,
+            dec_heads: c.decoder_attention_heads,
+            src_embed,
+            tgt_embed,
+            embed_scale: if c.scale_embedding {
+                (d as f32).sqrt()
+            } else {
+                1.0
+            },
+            positions,
+            encoder,
+            cross_kv,
+            decoder,
+            lm_head,
+            final_bias,
+            target_vocab: tgt_vocab,
+            config,
+            format,
+        })
+    }
+
+    pub fn max_positions(&self) -> usize {
+        self.config.max_position_embeddings
+    }
+
+    pub fn target_vocab(&self) -> usize {
+        self.target_vocab
+    }
+
+    /// Bytes of the weights the forward pass reads (linear layers and embeddings).
+    pub fn weight_bytes(&self) -> usize {
+        let enc: usize = self
+            .encoder
+            .iter()
+            .map(|l| {
+                l.qkv.weight_bytes()
+                    + l.out.weight_bytes()
+                    + l.fc1.weight_bytes()
+                    + l.fc2.weight_bytes()
+            })
+            .sum();
+        let dec: usize = self
+            .decoder
+            .iter()
+            .map(|l| {
+                l.qkv.weight_bytes()
+                    + l.out.weight_bytes()
+                    + l.cross_q.weight_bytes()
+                    + l.cross_out.weight_bytes()
+                    + l.fc1.weight_bytes()
+                    + l.fc2.weight_bytes()
+            })
+            .sum();
+        enc + dec + self.cross_kv.weight_bytes() + self.lm_head.weight_bytes()
+    }
+
+    fn embed(
+        &self,
+        table: &[f32],
+        tokens: &[u32],
+        positions: &[usize],
+        out: &mut [f32],
+    ) -> Result<()> {
+        let d = self.d;
+        let vocab = table.len() / d;
+        for ((row, &tok), &pos) in out.chunks_exact_mut(d).zip(tokens).zip(positions) {
+            let t = tok as usize;
+            if t >= vocab {
+                return Err(Error::Internal(format!(
+                    "token id {tok} is outside the vocabulary of {vocab}"
+                )));
+            }
+            if pos >= self.max_positions() {
+                return Err(Error::Internal(format!(
+                    "position {pos} is past the model's {} positions",
+                    self.max_positions()
+                )));
+            }
+            let e = &table[t * d..(t + 1) * d];
+            let p = &self.positions[pos * d..(pos + 1) * d];
+            for ((o, &ev), &pv) in row.iter_mut().zip(e).zip(p) {
+                *o = ev * self.embed_scale + pv;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the encoder over each source (model ids, ending with `</s>`) and
+    /// returns each one's [`Memory`]. All sources' rows share each matmul;
+    /// attention stays within a source.
+    pub fn encode(&self, sources: &[&[u32]]) -> Result<Vec<Memory>> {
+        let d = self.d;
+        let mut spans = Vec::with_capacity(sources.len());
+        let mut tokens = Vec::new();
+        let mut positions = Vec::new();
+        for s in sources {
+            if s.is_empty() {
+                return Err(Error::Internal("empty source sequence".into()));
+            }
+            if s.len() > self.max_positions() {
+                return Err(Error::Internal(format!(
+                    "source of {} tokens is longer than the model's {} positions",
+                    s.len(),
+                    self.max_positions()
+                )));
+            }
+            spans.push((tokens.len(), s.len()));
+            tokens.extend_from_slice(s);
+            positions.extend(0..s.len());
+        }
+        let rows = tokens.len();
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
+        // The sentence (start, len) each row belongs to.
+        let row_span: Vec<(usize, usize)> = spans
+            .iter()
+            .flat_map(|&(start, len)| std::iter::repeat_n((start, len), len))
+            .collect();
+        let mut x = vec![0f32; rows * d];
+        self.embed(&self.src_embed, &tokens, &positions, &mut x)?;
+        let hd = d / self.enc_heads;
+        let scale = (hd as f32).powf(-0.5);
+        for layer in &self.encoder {
+            let mut qkv = layer.qkv.forward(&x, rows)?;
+            for row in qkv.chunks_exact_mut(3 * d) {
+                for q in &mut row[..d] {
+                    *q *= scale;
+                }
+            }
+            let mut ctx = vec![0f32; rows * d];
+            ctx.par_chunks_mut(d).enumerate().for_each(|(r, out)| {
+                let (start, len) = row_span[r];
+                let q = &qkv[r * 3 * d..r * 3 * d + d];
+                let keys = |j: usize| &qkv[(start + j) * 3 * d + d..(start + j) * 3 * d + 2 * d];
+                let vals = |j: usize| &qkv[(start + j) * 3 * d + 2 * d..(start + j + 1) * 3 * d];
+                attend(q, len, keys, vals, self.enc_heads, out);
+            });
+            let y = layer.out.forward(&ctx, rows)?;
+            layer.attn_norm.add_norm(&mut x, &y);
+            let mut h = layer.fc1.forward(&x, rows)?;
+            apply_act(self.config.activation_function, &mut h);
+            let y = layer.fc2.forward(&h, rows)?;
+            layer.ffn_norm.add_norm(&mut x, &y);
+        }
+        let kv = self.cross_kv.forward(&x, rows)?;
+        let width = kv.len() / rows;
+        let n_layers = self.decoder.len();
+        Ok(spans
+            .iter()
+            .map(|&(start, len)| {
+                let cross = (0..n_layers)
+                    .map(|l| {
+                        let mut k = Vec::with_capacity(len * d);
+                        let mut v = Vec::with_capacity(len * d);
+                        for r in start..start + len {
+                            let row = &kv[r * width..(r + 1) * width];
+                            k.extend_from_slice(&row[2 * l * d..(2 * l + 1) * d]);
+                            v.extend_from_slice(&row[(2 * l + 1) * d..(2 * l + 2) * d]);
+                        }
+                        (k, v)
+                    })
+                    .collect();
+                Memory { len, cross }
+            })
+            .collect())
+    }
+
+    pub fn start_state(&self) -> DecoderState {
+        DecoderState {
+            layers: vec![(Vec::new(), Vec::new()); self.decoder.len()],
+            len: 0,
+        }
+    }
+
+    /// One decoding step for several hypotheses: `tokens[i]` is fed after
+    /// what `states[i]` holds, attending to `memories[i]`. Returns the
+    /// logits, `[n][target vocab]` row-major.
+    pub fn decode_step(
+        &self,
+        states: &mut [&mut DecoderState],
+        memories: &[&Memory],
+        tokens: &[u32],
+    ) -> Result<Vec<f32>> {
+        let n = states.len();
+        if memories.len() != n || tokens.len() != n {
+            return Err(Error::Internal("decode_step: mismatched batch".into()));
+        }
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let d = self.d;
+        let positions: Vec<usize> = states.iter().map(|s| s.len).collect();
+        let mut x = vec![0f32; n * d];
+        self.embed(&self.tgt_embed, tokens, &positions, &mut x)?;
+        let hd = d / self.dec_heads;
+        let scale = (hd as f32).powf(-0.5);
+        for (l, layer) in self.decoder.iter().enumerate() {
+            let qkv = layer.qkv.forward(&x, n)?;
+            let mut ctx = vec![0f32; n * d];
+            states
+                .par_iter_mut()
+                .zip(ctx.par_chunks_mut(d))
+                .enumerate()
+                .for_each(|(i, (state, out))| {
+                    let row = &qkv[i * 3 * d..(i + 1) * 3 * d];
+                    let (k, v) = &mut state.layers[l];
+                    k.extend_from_slice(&row[d..2 * d]);
+                    v.extend_from_slice(&row[2 * d..]);
+                    let q: Vec<f32> = row[..d].iter().map(|q| q * scale).collect();
+                    let len = k.len() / d;
+                    attend(
+                        &q,
+                        len,
+                        |j| &k[j * d..(j + 1) * d],
+                        |j| &v[j * d..(j + 1) * d],
+                        self.dec_heads,
+                        out,
+                    );
+                });
+            let y = layer.out.forward(&ctx, n)?;
+            layer.self_norm.add_norm(&mut x, &y);
+            let mut q = layer.cross_q.forward(&x, n)?;
+            for v in &mut q {
+                *v *= scale;
+            }
+            ctx.par_chunks_mut(d).enumerate().for_each(|(i, out)| {
+                let mem = memories[i];
+                let (k, v) = &mem.cross[l];
+                attend(
+                    &q[i * d..(i + 1) * d],
+                    mem.len,
+                    |j| &k[j * d..(j + 1) * d],
+                    |j| &v[j * d..(j + 1) * d],
+                    self.dec_heads,
+                    out,
+                );
+            });
+            let y = layer.cross_out.forward(&ctx, n)?;
+            layer.cross_norm.add_norm(&mut x, &y);
+            let mut h = layer.fc1.forward(&x, n)?;
+            apply_act(self.config.activation_function, &mut h);
+            let y = layer.fc2.forward(&h, n)?;
+            layer.ffn_norm.add_norm(&mut x, &y);
+        }
+        for s in states.iter_mut() {
+            s.len += 1;
+        }
+        let mut logits = self.lm_head.forward(&x, n)?;
+        for row in logits.chunks_exact_mut(self.target_vocab) {
+            for (o, b) in row.iter_mut().zip(&self.final_bias) {
+                *o += b;
+            }
+        }
+        Ok(logits)
+    }
+}
+
+/// Multi-head attention of one query row over `len` positions: `keys(j)` and
+/// `values(j)` give position `j`'s row (`[d]`, heads side by side); the
+/// result (heads side by side) goes to `out`. `q` is already scaled.
+fn attend<'a>(
+    q: &[f32],
+    len: usize,
+    keys: impl Fn(usize) -> &'a [f32],
+    values: impl Fn(usize) -> &'a [f32],
+    heads: usize,
+    out: &mut [f32],
+) {
+    let d = q.len();
+    let hd = d / heads;
+    let mut scores = vec![0f32; len];
+    out.fill(0.0);
+    for h in 0..heads {
+        let qh = &q[h * hd..(h + 1) * hd];
+        let mut max = f32::NEG_INFINITY;
+        for (j, s) in scores.iter_mut().enumerate() {
+            let kh = &keys(j)[h * hd..(h + 1) * hd];
+            *s = dot(qh, kh);
+            max = max.max(*s);
+        }
+        let mut sum = 0f32;
+        for s in &mut scores {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        let inv = 1.0 / sum;
+        let oh = &mut out[h * hd..(h + 1) * hd];
+        for (j, &s) in scores.iter().enumerate() {
+            let p = s * inv;
+            let vh = &values(j)[h * hd..(h + 1) * hd];
+            for (o, &v) in oh.iter_mut().zip(vh) {
+                *o += p * v;
+            }
+        }
+    }
+}
+
+/// A dot product in 8 independent lanes (vectorizes; fixed order).
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = a.len() / 8;
+    for c in 0..chunks {
+        for l in 0..8 {
+            acc[l] += a[c * 8 + l] * b[c * 8 + l];
+        }
+    }
+    let mut tail = 0f32;
+    for i in chunks * 8..a.len() {
+        tail += a[i] * b[i];
+    }
+    (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]) + tail
+}
+
+/// A Marian model with its tokenizers, ready to translate text.
+pub struct MarianMt {
+    pub model: MarianModel,
+    pub source_spm: SpmTokenizer,
+    pub target_spm: SpmTokenizer,
+    pub vocab: MarianVocab,
+    pub dir: PathBuf,
+    pub weights_file: PathBuf,
+    pub load_seconds: f64,
+}
+
+impl MarianMt {
+    /// Loads a checkpoint directory of the Hugging Face layout.
+    pub fn load(dir: &Path, format: WeightFormat) -> Result<Self> {
+        let start = Instant::now();
+        let need = |name: &str| -> Result<PathBuf> {
+            let p = dir.join(name);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(invalid(
+                    dir,
+                    format!("`{name}` is missing from the model directory"),
+                ))
+            }
+        };
+        let config = load_config(&need(CONFIG_FILE)?)?;
+        let weights_file = WEIGHT_FILES
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                invalid(
+                    dir,
+                    format!(
+                        "no weights: neither {} is present",
+                        WEIGHT_FILES.join(" nor ")
+                    ),
+                )
+            })?;
+        let source_spm = SpmTokenizer::from_file(&need(SOURCE_SPM)?)?;
+        let target_spm = SpmTokenizer::from_file(&need(TARGET_SPM)?)?;
+        let vocab_path = need(VOCAB_FILE)?;
+        let vocab = MarianVocab::from_file(&vocab_path)?;
+        let tgt_vocab = config.decoder_vocab_size.unwrap_or(config.vocab_size);
+        if vocab.len() > config.vocab_size.max(tgt_vocab) {
+            return Err(invalid(
+                &vocab_path,
+                format!(
+                    "{} pieces, more than the model's vocabulary of {}",
+                    vocab.len(),
+                    config.vocab_size
+                ),
+            ));
+        }
+        if vocab.eos_id != config.eos_token_id || vocab.pad_id != config.pad_token_id {
+            return Err(invalid(
+                &vocab_path,
+                format!(
+                    "</s> = {} and <pad> = {} here, but config.json says eos {} and pad {}",
+                    vocab.eos_id, vocab.pad_id, config.eos_token_id, config.pad_token_id
+                ),
+            ));
+        }
+        let model = MarianModel::load(config, &weights_file, format)?;
+        let load_seconds = start.elapsed().as_secs_f64();
+        tracing::info!(
+            "loaded Marian model {} ({} weights, {}) in {load_seconds:.1}s",
+            dir.display(),
+            format.as_str(),
+            crate::progress::human_bytes(model.weight_bytes() as u64)
+        );
+        Ok(Self {
+            model,
+            source_spm,
+            target_spm,
+            vocab,
+            dir: dir.to_path_buf(),
+            weights_file,
+            load_seconds,
+        })
+    }
+
+    /// Source model ids of `text` (NFC-normalized by the tokenizer), ending
+    /// with `</s>`; cut to the model's positions (keeping `</s>`) when longer,
+    /// in which case the second value is true.
+    pub fn encode_source(&self, text: &str) -> Result<(Vec<u32>, bool)> {
+        let mut ids = self.vocab.encode(&self.source_spm, text)?;
+        let max = self.model.max_positions();
+        if ids.len() > max {
+            ids.truncate(max - 1);
+            ids.push(self.vocab.eos_id);
+            return Ok((ids, true));
+        }
+        Ok((ids, false))
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> String {
+        self.vocab.decode(ids)
+    }
+}
+
+impl Seq2Seq for MarianModel {
+    type Memory = Memory;
+    type State = DecoderState;
+
+    fn encode(&self, sources: &[&[u32]]) -> Result<Vec<Memory>> {
+        MarianModel::encode(self, sources)
+    }
+
+    fn start(&self, _memory: &Memory) -> DecoderState {
+        self.start_state()
+    }
+
+    fn step(
+        &self,
+        states: &mut [&mut DecoderState],
+        memories: &[&Memory],
+        tokens: &[u32],
+    ) -> Result<Vec<f32>> {
+        self.decode_step(states, memories, tokens)
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.target_vocab
+    }
+
+    fn start_token(&self) -> u32 {
+        self.config.decoder_start_token_id
+    }
+
+    fn eos_token(&self) -> u32 {
+        self.config.eos_token_id
+    }
+
+    fn suppressed_tokens(&self) -> Vec<u32> {
+        // transformers' generation config for Marian: bad_words_ids = [[pad]].
+        vec![self.config.pad_token_id]
+    }
+
+    fn max_target_positions(&self) -> usize {
+        self.max_positions()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults_and_errors() {
+        let p = Path::new("config.json");
+        let cfg = parse_config(
+            r#"{"model_type":"marian","vocab_size":10,"d_model":8,"encoder_layers":1,
+            "decoder_layers":1,"encoder_attention_heads":2,"decoder_attention_heads":2,
+            "encoder_ffn_dim":16,"decoder_ffn_dim":16,"activation_function":"swish",
+            "pad_token_id":9,"eos_token_id":0,"max_position_embeddings":32}"#,
+            p,
+        )
+        .unwrap();
+        assert_eq!(cfg.decoder_start_token_id, 9);
+        assert_eq!(cfg.forced_eos_token_id, 0);
+        assert!(cfg.share_encoder_decoder_embeddings);
+        let err = parse_config(r#"{"model_type":"bart"}"#, p)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bart"), "{err}");
+        let err = parse_config(
+            r#"{"vocab_size":10,"d_model":9,"encoder_layers":1,"decoder_layers":1,
+            "encoder_attention_heads":2,"decoder_attention_heads":2,"encoder_ffn_dim":16,
+            "decoder_ffn_dim":16,"pad_token_id":9,"eos_token_id":0}"#,
+            p,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("divisible"), "{err}");
+        let err = parse_config("[1]", p).unwrap_err().to_string();
+        assert!(err.contains("config.json"), "{err}");
+    }
+
+    #[test]
+    fn sinusoidal_matches_the_formula() {
+        let t = sinusoidal(4, 6);
+        assert_eq!(t[0..3], [0.0, 0.0, 0.0]);
+        assert_eq!(t[3..6], [1.0, 1.0, 1.0]);
+        let a = 2.0f64 / 10000f64.powf(2.0 / 6.0);
+        assert!((t[2 * 6 + 1] as f64 - a.sin()).abs() < 1e-6);
+        assert!((t[2 * 6 + 4] as f64 - a.cos()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn erf_is_accurate() {
+        for (x, want) in [
+            (0.0, 0.0),
+            (0.5, 0.520_499_9),
+            (1.0, 0.842_700_8),
+            (-2.0, -0.995_322_3),
+        ] {
+            assert!((erf(x) - want).abs() < 1e-6, "erf({x})");
+        }
+    }
+}
