@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use dich::backend::embedder::BertEmbedder;
+use dich::backend::marian::{MarianMt, WeightFormat};
 use dich::backend::{device, LoadedLm};
 use dich::input::read_input;
 use dich::models::{self, Catalog, ResolveOptions, Role, Store};
@@ -99,7 +100,63 @@ pub struct RuntimeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
+    #[command(flatten)]
+    pub run: BenchRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Encoder-decoder (Marian) speed: a batch of fixed-length sources
+    /// translated into a fixed number of tokens, as CTranslate2 is measured
+    /// (scripts/compare-ct2.sh runs both).
+    Marian(BenchMarianArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchMarianArgs {
+    /// A Marian checkpoint directory or catalog name.
+    #[arg(long)]
+    pub model: String,
+    /// First write a random-weight checkpoint of these shapes into --model
+    /// (a directory): `opus-mt` (the shapes of opus-mt-vi-en) or `tiny`.
+    #[arg(long)]
+    pub write_random: Option<String>,
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Source length in tokens, `</s>` included.
+    #[arg(long, default_value_t = 32)]
+    pub src_len: usize,
+    /// Tokens generated per source.
+    #[arg(long, default_value_t = 64)]
+    pub new_tokens: usize,
+    #[arg(long, default_value_t = 1)]
+    pub beam: usize,
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// f32 or q8.
+    #[arg(long, default_value = "f32")]
+    pub quantize: String,
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Sources as JSON (a list of lists of model ids) instead of random ones.
+    #[arg(long)]
+    pub sources: Option<PathBuf>,
+    /// Write the sources and the last round's outputs here as JSON.
+    #[arg(long)]
+    pub tokens_out: Option<PathBuf>,
+    /// `table` or `json`.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRunArgs {
     #[command(flatten)]
     pub runtime: RuntimeArgs,
     /// `table` (for people) or `json` (one object on stdout).
@@ -141,6 +198,8 @@ pub struct TranslateArgs {
     pub to: String,
     #[command(flatten)]
     pub prompt: PromptArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
     /// Translate the document as N runs of paragraphs side by side, their
     /// decoding batched into shared forward passes (faster; each run's first
     /// paragraph starts without the previous paragraph as context).
@@ -387,6 +446,87 @@ pub struct EvalTranslateArgs {
     pub format: ListFormat,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+}
+
+/// Decoding settings of encoder-decoder models (Marian / OPUS-MT). The GGUF
+/// chat models decode greedily or by sampling, and reject these flags.
+#[derive(Debug, Args, Default)]
+pub struct DecodeArgs {
+    /// Beam size (1 = greedy, the default).
+    #[arg(long)]
+    pub beam: Option<usize>,
+    /// Keep the K best translations of each sentence, with their scores
+    /// (in the JSON output's `alternatives`); at most --beam.
+    #[arg(long)]
+    pub n_best: Option<usize>,
+    /// Rank hypotheses by log-probability / length^F (default 1.0; 0 = raw
+    /// log-probability).
+    #[arg(long)]
+    pub length_penalty: Option<f32>,
+    /// Most tokens generated per sentence (default 256, capped by the
+    /// model's positions).
+    #[arg(long)]
+    pub max_length: Option<usize>,
+    /// Never repeat an n-gram of this size within a sentence (default off).
+    #[arg(long)]
+    pub no_repeat_ngram: Option<usize>,
+    /// Penalize tokens already generated (CTRL-style; default 1.0 = off).
+    #[arg(long)]
+    pub repetition_penalty: Option<f32>,
+    /// Weights of the linear layers: f32 (default) or q8 (8-bit, about 4x
+    /// smaller, faster on CPU, slightly different output).
+    #[arg(long)]
+    pub quantize: Option<String>,
+    /// Sentences decoded together in one batch (default 16).
+    #[arg(long)]
+    pub batch_sentences: Option<usize>,
+}
+
+impl DecodeArgs {
+    /// The flags given on the command line, as the user typed them.
+    fn given(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let flags: [(&'static str, bool); 8] = [
+            ("--beam", self.beam.is_some()),
+            ("--n-best", self.n_best.is_some()),
+            ("--length-penalty", self.length_penalty.is_some()),
+            ("--max-length", self.max_length.is_some()),
+            ("--no-repeat-ngram", self.no_repeat_ngram.is_some()),
+            ("--repetition-penalty", self.repetition_penalty.is_some()),
+            ("--quantize", self.quantize.is_some()),
+            ("--batch-sentences", self.batch_sentences.is_some()),
+        ];
+        for (f, on) in flags {
+            if on {
+                v.push(f);
+            }
+        }
+        v
+    }
+
+    fn generate_options(&self) -> Result<dich::generate::GenerateOptions> {
+        let d = dich::generate::GenerateOptions::default();
+        let beam = self.beam.unwrap_or(d.beam);
+        let o = dich::generate::GenerateOptions {
+            beam,
+            n_best: self.n_best.unwrap_or(1),
+            length_penalty: self.length_penalty.unwrap_or(d.length_penalty),
+            max_length: self.max_length.unwrap_or(d.max_length),
+            min_length: 0,
+            no_repeat_ngram: self.no_repeat_ngram.unwrap_or(0),
+            repetition_penalty: self.repetition_penalty.unwrap_or(1.0),
+        };
+        o.validate()?;
+        Ok(o)
+    }
+
+    fn weight_format(&self) -> Result<WeightFormat> {
+        match &self.quantize {
+            None => Ok(WeightFormat::F32),
+            Some(q) => WeightFormat::parse(q)
+                .with_context(|| format!("--quantize `{q}`: expected f32 or q8")),
+        }
+    }
 }
 
 /// Prompt settings shared by `dich translate` and `dich eval translate`.
@@ -693,6 +833,95 @@ fn merge_cmd(args: MergeArgs) -> Result<std::process::ExitCode> {
 }
 
 fn bench_cmd(g: &GlobalArgs, args: BenchArgs) -> Result<()> {
+    match args.command {
+        Some(BenchCommand::Marian(a)) => bench_marian_cmd(g, a),
+        None => bench_run_cmd(g, args.run),
+    }
+}
+
+fn bench_marian_cmd(g: &GlobalArgs, args: BenchMarianArgs) -> Result<()> {
+    use dich::backend::marian::random::{write_checkpoint, RandomSpec};
+    let json = match args.format.as_str() {
+        "table" => false,
+        "json" => true,
+        other => bail!("--format `{other}`: expected table or json"),
+    };
+    set_threads(args.threads)?;
+    let format = WeightFormat::parse(&args.quantize)
+        .with_context(|| format!("--quantize `{}`: expected f32 or q8", args.quantize))?;
+    if let Some(preset) = &args.write_random {
+        let spec = match preset.as_str() {
+            "opus-mt" => RandomSpec::opus_mt(args.seed),
+            "tiny" => RandomSpec::tiny(args.seed),
+            other => bail!("--write-random `{other}`: expected opus-mt or tiny"),
+        };
+        let dir = Path::new(&args.model);
+        if !dir.join("model.safetensors").is_file() {
+            let spm = std::env::temp_dir().join(format!("dich-random-{}.spm", std::process::id()));
+            std::fs::write(&spm, include_bytes!("../tests/fixtures/spm/tiny.spm"))
+                .with_context(|| format!("cannot write {}", spm.display()))?;
+            let r = write_checkpoint(dir, &spec, &spm);
+            let _ = std::fs::remove_file(&spm);
+            r?;
+            tracing::info!("wrote a random {preset} checkpoint to {}", dir.display());
+        }
+    }
+    let model = resolve_translator(g, Some(&args.model))?;
+    if !is_marian(&model) {
+        bail!("{} is not a Marian checkpoint directory", model.name);
+    }
+    let mt = MarianMt::load(&model.path, format)?;
+    let sources = match &args.sources {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            Some(
+                serde_json::from_str::<Vec<Vec<u32>>>(&text).with_context(|| {
+                    format!("{}: expected a JSON list of lists of ids", p.display())
+                })?,
+            )
+        }
+        None => None,
+    };
+    let opts = dich::bench::MarianBenchOptions {
+        batch: args.batch,
+        src_len: args.src_len,
+        new_tokens: args.new_tokens,
+        beam: args.beam,
+        rounds: args.rounds,
+        seed: args.seed,
+        sources,
+    };
+    let report = dich::bench::bench_marian(&mt, &model.name, &opts)?;
+    if let Some(out) = &args.tokens_out {
+        let v = serde_json::json!({"sources": report.sources, "outputs": report.outputs});
+        std::fs::write(out, v.to_string())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} ({} weights, {:.0} MiB), {} threads: batch {} x {} source tokens -> {} tokens, beam {}: {:.1} tokens/s (median of {} rounds {:?}; {:.1} ms per round), peak RSS {:.0} MiB",
+            report.model,
+            report.weights,
+            report.weight_mb,
+            report.threads,
+            report.batch,
+            report.src_len,
+            report.new_tokens,
+            report.beam,
+            report.tokens_per_s,
+            report.rounds,
+            report.round_tokens_per_s,
+            report.round_ms,
+            report.peak_rss_mb
+        );
+    }
+    Ok(())
+}
+
+fn bench_run_cmd(g: &GlobalArgs, args: BenchRunArgs) -> Result<()> {
     let json = match args.format.as_str() {
         "table" => false,
         "json" => true,
@@ -783,8 +1012,18 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
     set_threads(args.runtime.threads)?;
     // Read and check the input before spending seconds on the model.
     let input = read_input(&args.file)?;
-    let device = device::select(&args.runtime.device)?;
     let model = resolve_translator(g, args.runtime.model.as_deref())?;
+    if is_marian(&model) {
+        return translate_marian(g, args, model, input, (from, to), start);
+    }
+    if let Some(flag) = args.decode.given().first() {
+        bail!(
+            "{flag} is not supported by {} (a GGUF chat model: it decodes greedily, or samples with --temperature); \
+             beam search and the other decoding flags work with encoder-decoder models such as opus-mt-vi-en",
+            model.name
+        );
+    }
+    let device = device::select(&args.runtime.device)?;
     // A bad model file fails in seconds, before anything else is fetched.
     let lm = LoadedLm::from_gguf(&model.path, &device)?;
     // Resolve (and fetch) the embedder before minutes of translation, so a
@@ -824,6 +1063,103 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
         s.wall_s
     );
     emit(&doc.render(args.format), args.output.as_deref())
+}
+
+/// A resolved translator that is a Marian checkpoint directory.
+fn is_marian(model: &models::ModelPaths) -> bool {
+    dich::backend::marian::is_checkpoint_dir(&model.path)
+}
+
+/// `dich translate` with an encoder-decoder model.
+fn translate_marian(
+    g: &GlobalArgs,
+    args: TranslateArgs,
+    model: models::ModelPaths,
+    input: dich::input::Input,
+    (from, to): (Lang, Lang),
+    start: Instant,
+) -> Result<()> {
+    let unsupported = [
+        ("--temperature", args.temperature.is_some()),
+        ("--top-p", args.top_p.is_some()),
+        ("--lanes", args.lanes > 1),
+        ("--glossary", args.prompt.glossary.is_some()),
+        ("--examples", args.prompt.examples.is_some()),
+    ];
+    if let Some((flag, _)) = unsupported.iter().find(|(_, on)| *on) {
+        bail!(
+            "{flag} is not supported by {} (an encoder-decoder translation model: no prompt, no sampling; \
+             it takes --beam, --n-best, --length-penalty, --max-length, --no-repeat-ngram, --repetition-penalty, --quantize)",
+            model.name
+        );
+    }
+    if let Some((a, b)) = pair_in_name(&model.name) {
+        if (a, b) != (from, to) {
+            bail!(
+                "{} translates {} -> {}, but --from {} --to {} was asked",
+                model.name,
+                a.code(),
+                b.code(),
+                from.code(),
+                to.code()
+            );
+        }
+    }
+    if !matches!(args.runtime.device.as_str(), "auto" | "cpu") {
+        bail!(
+            "--device {}: Marian models run on the CPU in this version",
+            args.runtime.device
+        );
+    }
+    let gen = args.decode.generate_options()?;
+    let format = args.decode.weight_format()?;
+    let batch_sentences = args.decode.batch_sentences.unwrap_or(16);
+    if batch_sentences == 0 {
+        bail!("--batch-sentences must be at least 1");
+    }
+    let mt = MarianMt::load(&model.path, format)?;
+    let scorer = if args.no_score {
+        None
+    } else {
+        Some(resolve_embedder(g, args.embedder.as_deref())?)
+    };
+    let opts = dich::translate::seq2seq::Seq2SeqOptions {
+        to,
+        generate: gen,
+        batch_sentences,
+    };
+    let bar = SegmentBar::new(format!("translating {}", input.name));
+    let mut doc =
+        dich::pipeline::translate_document_seq2seq(&mt, &model, &input, from, &opts, &|ev| {
+            bar.event(ev)
+        })?;
+    bar.finish();
+    if let Some(paths) = &scorer {
+        let device = device::select("cpu")?;
+        let embedder = load_embedder(paths, &device)?;
+        dich::pipeline::score_translation(&embedder, model_ref(paths), &mut doc)?;
+    }
+    doc.stats.wall_s = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    let s = &doc.stats;
+    tracing::info!(
+        "{} segments; load {:.1}s; {} source tokens; generated {} tokens in {:.1}s ({:.1} tok/s); wall {:.1}s",
+        doc.segments.len(),
+        s.load_s,
+        s.prompt_tokens,
+        s.generated_tokens,
+        s.generate_s,
+        rate(s.generated_tokens, s.generate_s),
+        s.wall_s
+    );
+    emit(&doc.render(args.format), args.output.as_deref())
+}
+
+/// `opus-mt-vi-en` -> (vi, en): the language pair a catalog-style name states.
+fn pair_in_name(name: &str) -> Option<(Lang, Lang)> {
+    let mut parts = name.rsplit('-');
+    let b = Lang::parse(parts.next()?)?;
+    let a = Lang::parse(parts.next()?)?;
+    Some((a, b))
 }
 
 /// `translate_document` with a progress bar over the segments.

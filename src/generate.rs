@@ -90,9 +90,9 @@ impl GenerateOptions {
         if self.max_length == 0 {
             return bad("--max-length must be at least 1".into());
         }
-        if self.min_length >= self.max_length {
+        if self.min_length > self.max_length {
             return bad(format!(
-                "--min-length ({}) must be below --max-length ({})",
+                "--min-length ({}) must not exceed --max-length ({})",
                 self.min_length, self.max_length
             ));
         }

@@ -91,6 +91,7 @@ pub fn translate_with(
             flags: r.flags,
             score: None,
             cosine: None,
+            alternatives: Vec::new(),
         })
         .collect();
     Ok(TranslationDocument {
@@ -110,6 +111,73 @@ pub fn translate_with(
             prompt_s: round(run.prompt_s),
             generate_s: round(run.generate_s),
             wall_s: round(start.elapsed().as_secs_f64()),
+        },
+    })
+}
+
+/// Translates `input` with an encoder-decoder model (Marian / OPUS-MT).
+/// `prompt_tokens` counts source tokens; `generate_s` is the time of
+/// encoding and decoding together.
+pub fn translate_document_seq2seq(
+    mt: &crate::backend::marian::MarianMt,
+    model: &ModelPaths,
+    input: &Input,
+    from: crate::translate::Lang,
+    opts: &crate::translate::seq2seq::Seq2SeqOptions,
+    progress: &(dyn Fn(ProgressEvent) + Sync),
+) -> Result<TranslationDocument> {
+    let start = Instant::now();
+    let segments = segment(&input.text);
+    if segments.is_empty() {
+        return Err(Error::NothingToTranslate {
+            input: input.name.clone(),
+        });
+    }
+    progress(ProgressEvent::Start(segments.len()));
+    let (results, run) =
+        crate::translate::seq2seq::translate_segments(mt, &input.text, &segments, opts, |_| {
+            progress(ProgressEvent::Segment)
+        })?;
+    let segments = segments
+        .iter()
+        .zip(results)
+        .map(|(s, r)| SegmentOut {
+            id: s.id,
+            paragraph: s.paragraph,
+            kind: s.kind,
+            source: s.text(&input.text).to_string(),
+            source_span: [s.start, s.end],
+            target: r.translation.target,
+            flags: r.translation.flags,
+            score: None,
+            cosine: None,
+            alternatives: r
+                .alternatives
+                .into_iter()
+                .map(|(target, score)| crate::output::Alternative {
+                    target,
+                    score: round3(score),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(TranslationDocument {
+        input: input.name.clone(),
+        source_lang: from,
+        target_lang: opts.to,
+        model: ModelRef {
+            name: model.name.clone(),
+            sha256: model.sha256.clone(),
+        },
+        scorer: None,
+        segments,
+        stats: Stats {
+            load_s: round(mt.load_seconds),
+            prompt_tokens: run.prompt_tokens,
+            generated_tokens: run.generated_tokens,
+            prompt_s: 0.0,
+            generate_s: round(run.generate_s),
+            wall_s: round(start.elapsed().as_secs_f64() + mt.load_seconds),
         },
     })
 }

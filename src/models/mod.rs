@@ -103,6 +103,31 @@ fn resolve_local(store: &Store, catalog: &Catalog, spec: &str, role: Role) -> Re
             known: catalog.names(),
         });
     }
+    if role == Role::Translator && crate::backend::marian::is_checkpoint_dir(path) {
+        // A Marian checkpoint is a directory; it is named by the directory
+        // and identified by the hash of its weights.
+        let weights = crate::backend::marian::WEIGHT_FILES
+            .iter()
+            .map(|n| path.join(n))
+            .find(|p| p.is_file())
+            .ok_or_else(|| Error::InvalidCheckpoint {
+                path: path.to_path_buf(),
+                message: format!(
+                    "no weights: neither {} is present",
+                    crate::backend::marian::WEIGHT_FILES.join(" nor ")
+                ),
+            })?;
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        return Ok(ModelPaths {
+            name: canonical
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| spec.to_string()),
+            sha256: store.sha256(&weights, false)?,
+            path: path.to_path_buf(),
+            entry: None,
+        });
+    }
     let file = match (role, path.is_dir()) {
         (Role::Translator, true) => find_gguf_in(path)?,
         (Role::Embedder, true) => find_embedder_weights(path)?,

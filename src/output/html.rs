@@ -559,6 +559,7 @@ mod tests {
             flags: flags.iter().map(|f| f.to_string()).collect(),
             score: Some(1.05),
             cosine: Some(0.9),
+            alternatives: Vec::new(),
         }
     }
 

@@ -41,6 +41,16 @@ pub struct SegmentOut {
     /// Cosine of the source and target embeddings.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cosine: Option<f64>,
+    /// With `--n-best K` (encoder-decoder models): the K best translations,
+    /// best first, each with its length-normalized log-probability.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub alternatives: Vec<Alternative>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Alternative {
+    pub target: String,
+    pub score: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,6 +159,7 @@ mod tests {
             flags: vec![],
             score: None,
             cosine: None,
+            alternatives: Vec::new(),
         };
         TranslationDocument {
             input: "a.txt".into(),

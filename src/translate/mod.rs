@@ -12,6 +12,7 @@ pub mod decode;
 pub mod examples;
 pub mod glossary;
 pub mod prompt;
+pub mod seq2seq;
 
 use std::time::Instant;
 
