@@ -875,13 +875,20 @@ impl SegmentBar {
 }
 
 fn resolve_translator(g: &GlobalArgs, spec: Option<&str>) -> Result<models::ModelPaths> {
-    Ok(models::resolve(
+    let paths = models::resolve(
         &Store::default(),
         &Catalog::builtin()?,
         spec,
         Role::Translator,
         ResolveOptions { offline: g.offline },
-    )?)
+    )?;
+    if paths.format == models::ModelFormat::MarianDir {
+        bail!(
+            "{}: Marian models can be pulled and verified, but this build cannot translate with them yet",
+            paths.path.display()
+        );
+    }
+    Ok(paths)
 }
 
 fn resolve_embedder(g: &GlobalArgs, spec: Option<&str>) -> Result<models::ModelPaths> {
@@ -1255,6 +1262,13 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
             .get(name)
             .with_context(|| format!("unknown model `{name}`; known models: {}", catalog.names()))
     };
+    // Hub-verified models have no size in the catalog: once cached, their
+    // size is what is on disk; before that it is unknown.
+    let size = |m: &models::ModelEntry| {
+        m.total_size().or_else(|| {
+            (store.state(m) == models::CacheState::Cached).then(|| store.size_on_disk(m))
+        })
+    };
     match command {
         ModelsCommand::List { format } => {
             let rows: Vec<serde_json::Value> = catalog
@@ -1266,10 +1280,11 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
                         "role": m.role,
                         "default": m.default,
                         "architecture": m.architecture,
-                        "size": m.total_size(),
+                        "format": m.format,
+                        "size": size(m),
                         "license": m.license,
                         "state": store.state(m).as_str(),
-                        "path": store.file_path(m, m.primary_file()),
+                        "path": store.entry_path(m),
                     })
                 })
                 .collect();
@@ -1297,7 +1312,7 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
                             "{:<w$}  {:<10}  {:>8}  {:<10}  {}\n",
                             name,
                             m.role.to_string(),
-                            dich::progress::human_bytes(m.total_size()),
+                            size(m).map_or("unknown".into(), dich::progress::human_bytes),
                             store.state(m).as_str(),
                             m.license
                         ));
@@ -1315,16 +1330,15 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
             tracing::info!(
                 "pulling {} ({}) into {}",
                 m.name,
-                dich::progress::human_bytes(m.total_size()),
+                models::progress_size(m),
                 store.model_dir(m).display()
             );
             models::fetch::pull(&store, m)?;
-            let path = store.file_path(m, m.primary_file());
-            emit(&format!("{}\n", path.display()), None)
+            emit(&format!("{}\n", store.entry_path(m).display()), None)
         }
         ModelsCommand::Path { name } => {
             let m = find(&name)?;
-            let path = store.file_path(m, m.primary_file());
+            let path = store.entry_path(m);
             if store.state(m) != models::CacheState::Cached {
                 bail!(
                     "model `{name}` is not cached (expected at {}); run `dich models pull {name}`",
@@ -1341,20 +1355,23 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
             let mut bad = 0;
             let mut report = String::new();
             for m in targets {
-                for f in &m.files {
-                    let path = store.file_path(m, f);
-                    let line = if !path.exists() {
-                        if name.is_some() {
-                            bad += 1;
-                        }
-                        format!("{}\t{}\tnot cached\n", m.name, f.name)
-                    } else {
-                        match store.verify_file(m, f, true) {
+                for slot in m.slots() {
+                    let line = match store.present(m, &slot) {
+                        Some(f) => match store.verify_file(m, f, true) {
                             Ok(_) => format!("{}\t{}\tok\n", m.name, f.name),
                             Err(e) => {
                                 bad += 1;
                                 format!("{}\t{}\tFAILED: {e}\n", m.name, f.name)
                             }
+                        },
+                        None if slot.optional => {
+                            format!("{}\t{}\tnot cached (optional)\n", m.name, slot.name())
+                        }
+                        None => {
+                            if name.is_some() {
+                                bad += 1;
+                            }
+                            format!("{}\t{}\tnot cached\n", m.name, slot.name())
                         }
                     };
                     report.push_str(&line);
