@@ -284,7 +284,11 @@ fn fetch_file(
                 if let Some(record) = record {
                     store.write_hub_record(model, file, record)?;
                 }
-                tracing::info!("saved {} (sha256 verified)", dest.display());
+                let against = match file.check {
+                    Check::Pinned { .. } => "the catalog's sha256",
+                    Check::Hub => "the Hub's published hash",
+                };
+                tracing::info!("saved {} (verified against {against})", dest.display());
                 return Ok(Fetched::Saved);
             }
             Err(Failure::Absent(why)) => failures.push(format!("{label}: {why}")),

@@ -126,7 +126,18 @@ pub fn resolve(
             needed: role.to_string(),
         });
     }
-    if store.state(entry) == CacheState::Missing {
+    // An interrupted pull left some files: fetching the rest is safe as
+    // long as those present are the right ones.
+    let needs_pull = match store.state(entry) {
+        CacheState::Cached => false,
+        CacheState::Missing => true,
+        CacheState::Incomplete => entry.slots().iter().all(|slot| {
+            store
+                .present(entry, slot)
+                .is_none_or(|f| store.verify_file(entry, f, false).is_ok())
+        }),
+    };
+    if needs_pull {
         if opts.offline {
             return Err(Error::NotCachedOffline {
                 name: entry.name.clone(),
@@ -423,18 +434,46 @@ mod tests {
     #[test]
     fn offline_marian_model_not_cached_names_the_pull_command() {
         let dir = tempfile::tempdir().unwrap();
-        let err = resolve(
-            &Store::new(dir.path()),
-            &Catalog::builtin().unwrap(),
-            Some("opus-mt-vi-en"),
-            Role::Translator,
-            ResolveOptions { offline: true },
-        )
-        .unwrap_err()
-        .to_string();
+        let store = Store::new(dir.path());
+        let catalog = Catalog::builtin().unwrap();
+        let resolve_offline = || {
+            resolve(
+                &store,
+                &catalog,
+                Some("opus-mt-vi-en"),
+                Role::Translator,
+                ResolveOptions { offline: true },
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let err = resolve_offline();
         assert!(
             err.contains("run `dich models pull opus-mt-vi-en` first"),
             "{err}"
         );
+
+        // Half a pull (one file, verified): still a pull away, not an error
+        // about the missing files.
+        let entry = catalog.get("opus-mt-vi-en").unwrap();
+        let config = entry.primary_file();
+        let path = store.file_path(entry, config);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"abc").unwrap();
+        let record = HubRecord {
+            size: 3,
+            sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
+            etag: "e".into(),
+            commit: "c".into(),
+        };
+        store.write_hub_record(entry, config, record).unwrap();
+        assert_eq!(store.state(entry), CacheState::Incomplete);
+        let err = resolve_offline();
+        assert!(err.contains("is not cached and --offline is set"), "{err}");
+
+        // A present file with other bytes is reported, not replaced.
+        std::fs::write(&path, b"abd").unwrap();
+        let err = resolve_offline();
+        assert!(err.contains("config.json: sha256 mismatch"), "{err}");
     }
 }
