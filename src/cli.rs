@@ -866,7 +866,7 @@ fn bench_marian_cmd(g: &GlobalArgs, args: BenchMarianArgs) -> Result<()> {
             tracing::info!("wrote a random {preset} checkpoint to {}", dir.display());
         }
     }
-    let model = resolve_translator(g, Some(&args.model))?;
+    let model = resolve_any_translator(g, Some(&args.model))?;
     if !is_marian(&model) {
         bail!("{} is not a Marian checkpoint directory", model.name);
     }
@@ -1012,7 +1012,7 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
     set_threads(args.runtime.threads)?;
     // Read and check the input before spending seconds on the model.
     let input = read_input(&args.file)?;
-    let model = resolve_translator(g, args.runtime.model.as_deref())?;
+    let model = resolve_any_translator(g, args.runtime.model.as_deref())?;
     if is_marian(&model) {
         return translate_marian(g, args, model, input, (from, to), start);
     }
@@ -1067,7 +1067,7 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
 
 /// A resolved translator that is a Marian checkpoint directory.
 fn is_marian(model: &models::ModelPaths) -> bool {
-    dich::backend::marian::is_checkpoint_dir(&model.path)
+    model.format == models::ModelFormat::MarianDir
 }
 
 /// `dich translate` with an encoder-decoder model.
@@ -1210,7 +1210,8 @@ impl SegmentBar {
     }
 }
 
-fn resolve_translator(g: &GlobalArgs, spec: Option<&str>) -> Result<models::ModelPaths> {
+/// A translator of any kind (GGUF chat model or Marian checkpoint).
+fn resolve_any_translator(g: &GlobalArgs, spec: Option<&str>) -> Result<models::ModelPaths> {
     Ok(models::resolve(
         &Store::default(),
         &Catalog::builtin()?,
@@ -1218,6 +1219,20 @@ fn resolve_translator(g: &GlobalArgs, spec: Option<&str>) -> Result<models::Mode
         Role::Translator,
         ResolveOptions { offline: g.offline },
     )?)
+}
+
+/// A GGUF chat model, for the commands that prompt one (summarize, batch,
+/// eval translate, bench).
+fn resolve_translator(g: &GlobalArgs, spec: Option<&str>) -> Result<models::ModelPaths> {
+    let paths = resolve_any_translator(g, spec)?;
+    if paths.format == models::ModelFormat::MarianDir {
+        bail!(
+            "{} is a Marian (encoder-decoder) model: this command needs a GGUF chat model; \
+             Marian models run with `dich translate` and `dich bench marian`",
+            paths.name
+        );
+    }
+    Ok(paths)
 }
 
 fn resolve_embedder(g: &GlobalArgs, spec: Option<&str>) -> Result<models::ModelPaths> {
@@ -1591,6 +1606,13 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
             .get(name)
             .with_context(|| format!("unknown model `{name}`; known models: {}", catalog.names()))
     };
+    // Hub-verified models have no size in the catalog: once cached, their
+    // size is what is on disk; before that it is unknown.
+    let size = |m: &models::ModelEntry| {
+        m.total_size().or_else(|| {
+            (store.state(m) == models::CacheState::Cached).then(|| store.size_on_disk(m))
+        })
+    };
     match command {
         ModelsCommand::List { format } => {
             let rows: Vec<serde_json::Value> = catalog
@@ -1602,10 +1624,11 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
                         "role": m.role,
                         "default": m.default,
                         "architecture": m.architecture,
-                        "size": m.total_size(),
+                        "format": m.format,
+                        "size": size(m),
                         "license": m.license,
                         "state": store.state(m).as_str(),
-                        "path": store.file_path(m, m.primary_file()),
+                        "path": store.entry_path(m),
                     })
                 })
                 .collect();
@@ -1633,7 +1656,7 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
                             "{:<w$}  {:<10}  {:>8}  {:<10}  {}\n",
                             name,
                             m.role.to_string(),
-                            dich::progress::human_bytes(m.total_size()),
+                            size(m).map_or("unknown".into(), dich::progress::human_bytes),
                             store.state(m).as_str(),
                             m.license
                         ));
@@ -1651,16 +1674,15 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
             tracing::info!(
                 "pulling {} ({}) into {}",
                 m.name,
-                dich::progress::human_bytes(m.total_size()),
+                models::progress_size(m),
                 store.model_dir(m).display()
             );
             models::fetch::pull(&store, m)?;
-            let path = store.file_path(m, m.primary_file());
-            emit(&format!("{}\n", path.display()), None)
+            emit(&format!("{}\n", store.entry_path(m).display()), None)
         }
         ModelsCommand::Path { name } => {
             let m = find(&name)?;
-            let path = store.file_path(m, m.primary_file());
+            let path = store.entry_path(m);
             if store.state(m) != models::CacheState::Cached {
                 bail!(
                     "model `{name}` is not cached (expected at {}); run `dich models pull {name}`",
@@ -1677,20 +1699,23 @@ fn models_cmd(g: &GlobalArgs, command: ModelsCommand) -> Result<()> {
             let mut bad = 0;
             let mut report = String::new();
             for m in targets {
-                for f in &m.files {
-                    let path = store.file_path(m, f);
-                    let line = if !path.exists() {
-                        if name.is_some() {
-                            bad += 1;
-                        }
-                        format!("{}\t{}\tnot cached\n", m.name, f.name)
-                    } else {
-                        match store.verify_file(m, f, true) {
+                for slot in m.slots() {
+                    let line = match store.present(m, &slot) {
+                        Some(f) => match store.verify_file(m, f, true) {
                             Ok(_) => format!("{}\t{}\tok\n", m.name, f.name),
                             Err(e) => {
                                 bad += 1;
                                 format!("{}\t{}\tFAILED: {e}\n", m.name, f.name)
                             }
+                        },
+                        None if slot.optional => {
+                            format!("{}\t{}\tnot cached (optional)\n", m.name, slot.name())
+                        }
+                        None => {
+                            if name.is_some() {
+                                bad += 1;
+                            }
+                            format!("{}\t{}\tnot cached\n", m.name, slot.name())
                         }
                     };
                     report.push_str(&line);

@@ -69,11 +69,17 @@ pub enum Error {
         actual: String,
     },
 
+    #[error("{}: no hash is recorded for this hub-verified file (it was not fetched by dich, or its record is gone); run `dich models pull {name}` again", path.display())]
+    Unrecorded { name: String, path: PathBuf },
+
     #[error("could not fetch `{name}`: every source failed:\n{}", failures.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
     FetchFailed { name: String, failures: Vec<String> },
 
     #[error("{}: not a usable GGUF model: {message}", path.display())]
     InvalidModel { path: PathBuf, message: String },
+
+    #[error("{}: not a usable model directory: {message}", path.display())]
+    InvalidModelDir { path: PathBuf, message: String },
 
     #[error("{}: unsupported model architecture `{architecture}`; supported architectures: {supported}", path.display())]
     UnsupportedArchitecture {

@@ -10,22 +10,88 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
-pub use catalog::{Catalog, ModelEntry, Role};
-pub use store::{CacheState, Store};
+pub use catalog::{Catalog, Check, ModelEntry, ModelFormat, Role};
+pub use store::{CacheState, HubRecord, Store};
 
 use crate::error::{Error, Result};
 
-/// A model file ready to load.
+/// A model ready to load.
 #[derive(Debug, Clone)]
 pub struct ModelPaths {
-    /// Catalog name, or the file name for a local path.
+    /// Catalog name; for a local path the file name (GGUF) or the directory
+    /// name (embedder, Marian).
     pub name: String,
-    /// The file to load: a GGUF for causal LMs; for embedders the weights
-    /// file, whose directory also holds `config.json` and `tokenizer.json`.
+    /// What the loader opens, by `format`: the GGUF file (`Gguf`); the
+    /// weights file, whose directory also holds `config.json` and
+    /// `tokenizer.json` (`Embedder`); the model directory (`MarianDir`, its
+    /// files listed by [`MarianFiles::find`]).
     pub path: PathBuf,
+    /// sha256 of the file at `path`, or of the weights file for `MarianDir`.
     pub sha256: String,
+    pub format: ModelFormat,
     /// Present when the model came from the catalog.
     pub entry: Option<ModelEntry>,
+}
+
+/// The files of a Marian model directory in the Hugging Face layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarianFiles {
+    pub config: PathBuf,
+    /// `model.safetensors`, else `pytorch_model.bin`.
+    pub weights: PathBuf,
+    pub source_spm: PathBuf,
+    pub target_spm: PathBuf,
+    pub vocab: PathBuf,
+    /// `generation_config.json`, when there is one.
+    pub generation_config: Option<PathBuf>,
+}
+
+impl MarianFiles {
+    /// Weights file names, in order of preference.
+    pub const WEIGHTS: [&'static str; 2] = ["model.safetensors", "pytorch_model.bin"];
+
+    /// Whether `dir` holds a `config.json` whose `model_type` is `marian`.
+    pub fn is_marian_dir(dir: &Path) -> bool {
+        std::fs::read(dir.join("config.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|c| c["model_type"] == "marian")
+    }
+
+    /// The files of `dir`; an error names the directory and the first
+    /// missing file.
+    pub fn find(dir: &Path) -> Result<Self> {
+        let missing = |what: &str| {
+            Error::InvalidModelDir {
+            path: dir.to_path_buf(),
+            message: format!(
+                "{what} is missing (a Marian model directory holds config.json, model.safetensors or pytorch_model.bin, source.spm, target.spm and vocab.json)"
+            ),
+        }
+        };
+        let need = |name: &str| {
+            let p = dir.join(name);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(missing(name))
+            }
+        };
+        Ok(Self {
+            config: need("config.json")?,
+            weights: Self::WEIGHTS
+                .iter()
+                .map(|n| dir.join(n))
+                .find(|p| p.is_file())
+                .ok_or_else(|| {
+                    missing("the weights file (model.safetensors or pytorch_model.bin)")
+                })?,
+            source_spm: need("source.spm")?,
+            target_spm: need("target.spm")?,
+            vocab: need("vocab.json")?,
+            generation_config: Some(dir.join("generation_config.json")).filter(|p| p.is_file()),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,7 +101,7 @@ pub struct ResolveOptions {
 }
 
 /// Resolves `spec` (a catalog name or a path; `None` for the role's default)
-/// to a verified file, pulling a catalog model that is not cached unless
+/// to verified files, pulling a catalog model that is not cached unless
 /// offline.
 pub fn resolve(
     store: &Store,
@@ -60,7 +126,18 @@ pub fn resolve(
             needed: role.to_string(),
         });
     }
-    if store.state(entry) == CacheState::Missing {
+    // An interrupted pull left some files: fetching the rest is safe as
+    // long as those present are the right ones.
+    let needs_pull = match store.state(entry) {
+        CacheState::Cached => false,
+        CacheState::Missing => true,
+        CacheState::Incomplete => entry.slots().iter().all(|slot| {
+            store
+                .present(entry, slot)
+                .is_none_or(|f| store.verify_file(entry, f, false).is_ok())
+        }),
+    };
+    if needs_pull {
         if opts.offline {
             return Err(Error::NotCachedOffline {
                 name: entry.name.clone(),
@@ -78,21 +155,34 @@ pub fn resolve(
     }
     // A present but wrong file is reported, not silently replaced: the user
     // may have put it there, and `dich models pull` is one command away.
-    let primary = entry.primary_file();
-    for f in &entry.files {
-        store.verify_file(entry, f, false)?;
+    for slot in entry.slots() {
+        match store.present(entry, &slot) {
+            Some(f) => store.verify_file(entry, f, false)?,
+            None if slot.optional => continue,
+            // Reports the missing file.
+            None => store.verify_file(entry, slot.files[0], false)?,
+        };
     }
-    let path = store.file_path(entry, primary);
+    let path = store.entry_path(entry);
+    let sha256 = match entry.format {
+        ModelFormat::MarianDir => store.sha256(&MarianFiles::find(&path)?.weights, false)?,
+        ModelFormat::Gguf | ModelFormat::Embedder => store.sha256(&path, false)?,
+    };
     Ok(ModelPaths {
         name: entry.name.clone(),
-        sha256: primary.sha256.to_lowercase(),
+        sha256,
         path,
+        format: entry.format,
         entry: Some(entry.clone()),
     })
 }
 
-fn progress_size(entry: &ModelEntry) -> String {
-    crate::progress::human_bytes(entry.total_size())
+/// The size to announce before a pull.
+pub fn progress_size(entry: &ModelEntry) -> String {
+    match entry.total_size() {
+        Some(n) => crate::progress::human_bytes(n),
+        None => "size known once the Hub answers".to_string(),
+    }
 }
 
 fn resolve_local(store: &Store, catalog: &Catalog, spec: &str, role: Role) -> Result<ModelPaths> {
@@ -103,41 +193,24 @@ fn resolve_local(store: &Store, catalog: &Catalog, spec: &str, role: Role) -> Re
             known: catalog.names(),
         });
     }
-    if role == Role::Translator && crate::backend::marian::is_checkpoint_dir(path) {
-        // A Marian checkpoint is a directory; it is named by the directory
-        // and identified by the hash of its weights.
-        let weights = crate::backend::marian::WEIGHT_FILES
-            .iter()
-            .map(|n| path.join(n))
-            .find(|p| p.is_file())
-            .ok_or_else(|| Error::InvalidCheckpoint {
-                path: path.to_path_buf(),
-                message: format!(
-                    "no weights: neither {} is present",
-                    crate::backend::marian::WEIGHT_FILES.join(" nor ")
-                ),
-            })?;
-        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        return Ok(ModelPaths {
-            name: canonical
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| spec.to_string()),
-            sha256: store.sha256(&weights, false)?,
-            path: path.to_path_buf(),
-            entry: None,
-        });
-    }
-    let file = match (role, path.is_dir()) {
-        (Role::Translator, true) => find_gguf_in(path)?,
-        (Role::Embedder, true) => find_embedder_weights(path)?,
-        (_, false) => path.to_path_buf(),
+    let (file, format) = match (role, path.is_dir()) {
+        (Role::Translator, true) if MarianFiles::is_marian_dir(path) => {
+            (path.to_path_buf(), ModelFormat::MarianDir)
+        }
+        (Role::Translator, true) => (find_gguf_in(path)?, ModelFormat::Gguf),
+        (Role::Embedder, true) => (find_embedder_weights(path)?, ModelFormat::Embedder),
+        (Role::Translator, false) => (path.to_path_buf(), ModelFormat::Gguf),
+        (Role::Embedder, false) => (path.to_path_buf(), ModelFormat::Embedder),
     };
-    let sha256 = store.sha256(&file, false)?;
-    let name = match role {
-        // An embedder is a directory (weights, config, tokenizer): name it by that.
-        Role::Embedder => file.parent().unwrap_or(path),
-        Role::Translator => &file,
+    let sha256 = match format {
+        ModelFormat::MarianDir => store.sha256(&MarianFiles::find(path)?.weights, false)?,
+        ModelFormat::Gguf | ModelFormat::Embedder => store.sha256(&file, false)?,
+    };
+    let name = match format {
+        // A directory model (weights, config, tokenizer): name it by that.
+        ModelFormat::MarianDir => &file,
+        ModelFormat::Embedder => file.parent().unwrap_or(path),
+        ModelFormat::Gguf => &file,
     }
     .file_name()
     .map(|n| n.to_string_lossy().into_owned())
@@ -146,6 +219,7 @@ fn resolve_local(store: &Store, catalog: &Catalog, spec: &str, role: Role) -> Re
         name,
         path: file,
         sha256,
+        format,
         entry: None,
     })
 }
@@ -277,5 +351,129 @@ mod tests {
         .unwrap();
         assert_eq!(m.name, "m.gguf");
         assert!(m.entry.is_none());
+    }
+
+    fn marian_dir(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            br#"{"model_type": "marian", "d_model": 512}"#,
+        )
+        .unwrap();
+        for f in files {
+            std::fs::write(dir.path().join(f), f.as_bytes()).unwrap();
+        }
+        dir
+    }
+
+    fn resolve_path(dir: &Path) -> Result<ModelPaths> {
+        let store = Store::new(dir.join("home"));
+        resolve(
+            &store,
+            &Catalog::builtin().unwrap(),
+            Some(dir.to_str().unwrap()),
+            Role::Translator,
+            ResolveOptions { offline: true },
+        )
+    }
+
+    #[test]
+    fn marian_directory_resolves_to_the_directory() {
+        let dir = marian_dir(&[
+            "pytorch_model.bin",
+            "source.spm",
+            "target.spm",
+            "vocab.json",
+        ]);
+        let m = resolve_path(dir.path()).unwrap();
+        assert_eq!(m.format, ModelFormat::MarianDir);
+        assert_eq!(m.path, dir.path());
+        // sha256("pytorch_model.bin"), the weights' bytes.
+        let want = store::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+            b"pytorch_model.bin",
+        ));
+        assert_eq!(m.sha256, want);
+        let files = MarianFiles::find(&m.path).unwrap();
+        assert_eq!(files.weights, dir.path().join("pytorch_model.bin"));
+        assert_eq!(files.generation_config, None);
+        // safetensors wins when both are there.
+        std::fs::write(dir.path().join("model.safetensors"), b"s").unwrap();
+        let files = MarianFiles::find(dir.path()).unwrap();
+        assert_eq!(files.weights, dir.path().join("model.safetensors"));
+    }
+
+    #[test]
+    fn marian_directory_missing_a_file_names_it() {
+        let dir = marian_dir(&["model.safetensors", "source.spm", "vocab.json"]);
+        let err = resolve_path(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{}: not a usable model directory: target.spm is missing",
+                dir.path().display()
+            )),
+            "{err}"
+        );
+        let dir = marian_dir(&["source.spm", "target.spm", "vocab.json"]);
+        let err = resolve_path(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("the weights file (model.safetensors or pytorch_model.bin) is missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn other_directories_with_a_config_are_searched_for_a_gguf() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.json"), br#"{"model_type": "bert"}"#).unwrap();
+        std::fs::write(dir.path().join("m.gguf"), b"x").unwrap();
+        let m = resolve_path(dir.path()).unwrap();
+        assert_eq!(m.format, ModelFormat::Gguf);
+        assert_eq!(m.path, dir.path().join("m.gguf"));
+    }
+
+    #[test]
+    fn offline_marian_model_not_cached_names_the_pull_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let catalog = Catalog::builtin().unwrap();
+        let resolve_offline = || {
+            resolve(
+                &store,
+                &catalog,
+                Some("opus-mt-vi-en"),
+                Role::Translator,
+                ResolveOptions { offline: true },
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let err = resolve_offline();
+        assert!(
+            err.contains("run `dich models pull opus-mt-vi-en` first"),
+            "{err}"
+        );
+
+        // Half a pull (one file, verified): still a pull away, not an error
+        // about the missing files.
+        let entry = catalog.get("opus-mt-vi-en").unwrap();
+        let config = entry.primary_file();
+        let path = store.file_path(entry, config);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"abc").unwrap();
+        let record = HubRecord {
+            size: 3,
+            sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
+            etag: "e".into(),
+            commit: "c".into(),
+        };
+        store.write_hub_record(entry, config, record).unwrap();
+        assert_eq!(store.state(entry), CacheState::Incomplete);
+        let err = resolve_offline();
+        assert!(err.contains("is not cached and --offline is set"), "{err}");
+
+        // A present file with other bytes is reported, not replaced.
+        std::fs::write(&path, b"abd").unwrap();
+        let err = resolve_offline();
+        assert!(err.contains("config.json: sha256 mismatch"), "{err}");
     }
 }

@@ -5,6 +5,10 @@
 //! (path, size, mtime, sha256) under `<home>/stamps/`; a later run trusts the
 //! stamp only while size and mtime are unchanged. `dich models verify` always
 //! re-hashes.
+//!
+//! A stamp only caches a hash; the hash a file must have comes from the
+//! catalog, or, for hub-verified files, from the record written when the file
+//! was fetched and checked against the Hub (`<model dir>/.hub-verified.json`).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -14,7 +18,7 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::catalog::{FileEntry, ModelEntry};
+use super::catalog::{Check, FileEntry, ModelEntry, ModelFormat, Slot};
 use crate::error::{Error, Result};
 use crate::paths;
 
@@ -28,9 +32,10 @@ pub struct Store {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheState {
-    /// Every file is present with the catalog size.
+    /// Every needed file is present with the expected size.
     Cached,
-    /// Some file is present but has the wrong size (an interrupted copy).
+    /// Some file is present, but another is missing or has the wrong size
+    /// (an interrupted pull).
     Incomplete,
     Missing,
 }
@@ -44,6 +49,20 @@ impl CacheState {
         }
     }
 }
+
+/// What a hub-verified file was when it was fetched: the hash the Hub
+/// published for it (its etag) and the sha256 of the bytes that matched it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HubRecord {
+    pub size: u64,
+    pub sha256: String,
+    /// `X-Linked-Etag` (sha256, LFS files) or `ETag` (git blob sha1).
+    pub etag: String,
+    /// The repository commit the file was fetched at (`X-Repo-Commit`).
+    pub commit: String,
+}
+
+const HUB_RECORDS: &str = ".hub-verified.json";
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Stamp {
@@ -85,17 +104,48 @@ impl Store {
         self.home.join("hub")
     }
 
+    /// The path a loader is given: the model directory for a Marian model,
+    /// else the first file.
+    pub fn entry_path(&self, model: &ModelEntry) -> PathBuf {
+        match model.format {
+            ModelFormat::MarianDir => self.model_dir(model),
+            ModelFormat::Gguf | ModelFormat::Embedder => {
+                self.file_path(model, model.primary_file())
+            }
+        }
+    }
+
+    /// The file of `slot` that is in the cache, if any (the first listed
+    /// when several are).
+    pub fn present<'a>(&self, model: &ModelEntry, slot: &Slot<'a>) -> Option<&'a FileEntry> {
+        slot.files
+            .iter()
+            .copied()
+            .find(|f| self.file_path(model, f).is_file())
+    }
+
+    /// The size `file` must have: the catalog's, or the one recorded when a
+    /// hub-verified file was fetched (`None` when there is no record).
+    pub fn expected_size(&self, model: &ModelEntry, file: &FileEntry) -> Option<u64> {
+        match &file.check {
+            Check::Pinned { size, .. } => Some(*size),
+            Check::Hub => self.hub_record(model, file).map(|r| r.size),
+        }
+    }
+
     pub fn state(&self, model: &ModelEntry) -> CacheState {
         let mut any = false;
         let mut all = true;
-        for f in &model.files {
-            match std::fs::metadata(self.file_path(model, f)) {
-                Ok(md) if md.len() == f.size => any = true,
-                Ok(_) => {
+        for slot in model.slots() {
+            match self.present(model, &slot) {
+                Some(f) => {
                     any = true;
-                    all = false;
+                    let len = std::fs::metadata(self.file_path(model, f)).map(|m| m.len());
+                    if len.ok() != self.expected_size(model, f) {
+                        all = false;
+                    }
                 }
-                Err(_) => all = false,
+                None => all &= slot.optional,
             }
         }
         match (any, all) {
@@ -103,6 +153,45 @@ impl Store {
             (true, false) => CacheState::Incomplete,
             (false, false) => CacheState::Missing,
         }
+    }
+
+    /// Bytes of the model's files in the cache.
+    pub fn size_on_disk(&self, model: &ModelEntry) -> u64 {
+        model
+            .slots()
+            .iter()
+            .filter_map(|s| self.present(model, s))
+            .filter_map(|f| std::fs::metadata(self.file_path(model, f)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    fn hub_records(&self, model: &ModelEntry) -> std::collections::BTreeMap<String, HubRecord> {
+        std::fs::read(self.model_dir(model).join(HUB_RECORDS))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// What a hub-verified file was when dich fetched and checked it.
+    pub fn hub_record(&self, model: &ModelEntry, file: &FileEntry) -> Option<HubRecord> {
+        self.hub_records(model).remove(&file.name)
+    }
+
+    /// Records a hub-verified file just checked and placed in the cache.
+    /// The caller holds the model's lock.
+    pub fn write_hub_record(
+        &self,
+        model: &ModelEntry,
+        file: &FileEntry,
+        record: HubRecord,
+    ) -> Result<()> {
+        let mut records = self.hub_records(model);
+        records.insert(file.name.clone(), record);
+        let path = self.model_dir(model).join(HUB_RECORDS);
+        let bytes = serde_json::to_vec_pretty(&records)
+            .map_err(|e| Error::Internal(format!("hub records: {e}")))?;
+        write_atomic(&path, &bytes).map_err(|e| Error::io(&path, e))
     }
 
     fn stamp_path(&self, file: &Path) -> PathBuf {
@@ -157,7 +246,9 @@ impl Store {
         }
     }
 
-    /// Checks that a catalog file is present with the right size and sha256.
+    /// Checks that a catalog file is present with the right size and sha256:
+    /// the catalog's, or for a hub-verified file the one recorded when it
+    /// was fetched.
     pub fn verify_file(
         &self,
         model: &ModelEntry,
@@ -166,20 +257,32 @@ impl Store {
     ) -> Result<PathBuf> {
         let path = self.file_path(model, file);
         let md = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-        if md.len() != file.size {
+        let (size, sha256) = match &file.check {
+            Check::Pinned { size, sha256 } => (*size, sha256.clone()),
+            Check::Hub => match self.hub_record(model, file) {
+                Some(r) => (r.size, r.sha256),
+                None => {
+                    return Err(Error::Unrecorded {
+                        name: model.name.clone(),
+                        path,
+                    })
+                }
+            },
+        };
+        if md.len() != size {
             return Err(Error::SizeMismatch {
                 name: model.name.clone(),
                 path,
-                expected: file.size,
+                expected: size,
                 actual: md.len(),
             });
         }
         let actual = self.sha256(&path, force)?;
-        if !actual.eq_ignore_ascii_case(&file.sha256) {
+        if !actual.eq_ignore_ascii_case(&sha256) {
             return Err(Error::ChecksumMismatch {
                 name: model.name.clone(),
                 path,
-                expected: file.sha256.clone(),
+                expected: sha256,
                 actual,
             });
         }
@@ -271,5 +374,45 @@ mod tests {
         // A changed file (different size) is hashed again, not trusted from the stamp.
         std::fs::write(&f, b"abcd").unwrap();
         assert_ne!(store.sha256(&f, false).unwrap(), want);
+    }
+
+    #[test]
+    fn hub_verified_files_are_checked_against_their_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let catalog = crate::models::Catalog::builtin().unwrap();
+        let m = catalog.get("opus-mt-vi-en").unwrap();
+        let vocab = m.files.iter().find(|f| f.name == "vocab.json").unwrap();
+        let path = store.file_path(m, vocab);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"abc").unwrap();
+        // Present but never fetched by dich: nothing to check it against.
+        let err = store.verify_file(m, vocab, false).unwrap_err().to_string();
+        assert!(err.contains("no hash is recorded"), "{err}");
+
+        let sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let record = HubRecord {
+            size: 3,
+            sha256: sha.into(),
+            etag: "e".into(),
+            commit: "c".into(),
+        };
+        store.write_hub_record(m, vocab, record.clone()).unwrap();
+        assert_eq!(store.hub_record(m, vocab), Some(record));
+        store.verify_file(m, vocab, true).unwrap();
+        assert_eq!(store.expected_size(m, vocab), Some(3));
+        // The other files are missing: the model is not complete.
+        assert_eq!(store.state(m), CacheState::Incomplete);
+
+        // Same size, other bytes: the stamp is stale and the record catches it.
+        std::fs::write(&path, b"abd").unwrap();
+        let err = store.verify_file(m, vocab, false).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("sha256 mismatch: expected {sha}")),
+            "{err}"
+        );
+        std::fs::write(&path, b"abcd").unwrap();
+        let err = store.verify_file(m, vocab, false).unwrap_err().to_string();
+        assert!(err.contains("size is 4 bytes, expected 3"), "{err}");
     }
 }

@@ -1,6 +1,9 @@
 //! Shared test helpers: the real default model (fetched through dich's own
-//! pull path when it is not cached) and the seed articles.
+//! pull path when it is not cached), the seed articles, and a stand-in for
+//! the Hugging Face Hub (`hubserver`).
 #![allow(dead_code)]
+
+pub mod hubserver;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -45,17 +45,6 @@ pub const SOURCE_SPM: &str = "source.spm";
 pub const TARGET_SPM: &str = "target.spm";
 pub const VOCAB_FILE: &str = "vocab.json";
 
-/// Whether `path` is a directory holding a Marian checkpoint (a
-/// `config.json` whose `model_type` is `marian`).
-pub fn is_checkpoint_dir(path: &Path) -> bool {
-    let cfg = path.join(CONFIG_FILE);
-    path.is_dir()
-        && std::fs::read_to_string(cfg)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|v| v.get("model_type").and_then(|m| m.as_str()) == Some("marian"))
-}
-
 fn invalid(path: &Path, message: impl Into<String>) -> Error {
     Error::InvalidCheckpoint {
         path: path.to_path_buf(),
