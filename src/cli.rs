@@ -1012,6 +1012,8 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
     set_threads(args.runtime.threads)?;
     // Read and check the input before spending seconds on the model.
     let input = read_input(&args.file)?;
+    // A bad --device fails before any model is fetched.
+    let device = device::select(&args.runtime.device)?;
     let model = resolve_any_translator(g, args.runtime.model.as_deref())?;
     if is_marian(&model) {
         return translate_marian(g, args, model, input, (from, to), start);
@@ -1023,7 +1025,6 @@ fn translate(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
             model.name
         );
     }
-    let device = device::select(&args.runtime.device)?;
     // A bad model file fails in seconds, before anything else is fetched.
     let lm = LoadedLm::from_gguf(&model.path, &device)?;
     // Resolve (and fetch) the embedder before minutes of translation, so a
