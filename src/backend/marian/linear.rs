@@ -2,10 +2,10 @@
 //! for a block of rows, with the weights kept as f32 or quantized to 8 bits
 //! (GGML `Q8_0`: blocks of 32 int8 values with one f16 scale).
 //!
-//! Both run on candle's CPU quantized matmul, which computes every output
-//! element as one dot product of an input row with a weight row whose
-//! summation order depends only on the column, never on how many rows come
-//! along. That is what makes a batch of sentences give exactly the numbers
+//! f32 runs on [`super::sgemm`], 8-bit on candle's CPU quantized matmul;
+//! both compute every output element as one dot product of an input row
+//! with a weight row whose summation order depends only on the column,
+//! never on how many rows come along. That is what makes a batch of sentences give exactly the numbers
 //! of each sentence alone. For `Q8_0` the input rows are quantized to 8 bits
 //! per row (blocks of 32), also independently of the other rows.
 
@@ -142,10 +142,10 @@ impl Linear {
         }
         let shape = (rows, self.in_dim, self.out_dim);
         match &self.weights {
-            Weights::F32(w) => k_quants::matmul::<f32>(shape, x, w, out),
-            Weights::Q8(w) => k_quants::matmul::<BlockQ8_0>(shape, x, w, out),
+            Weights::F32(w) => super::sgemm::matmul_nt(x, rows, w, self.out_dim, self.in_dim, out),
+            Weights::Q8(w) => k_quants::matmul::<BlockQ8_0>(shape, x, w, out)
+                .map_err(|e| Error::Candle(crate::error::candle_root(e)))?,
         }
-        .map_err(|e| Error::Candle(crate::error::candle_root(e)))?;
         if let Some(b) = &self.bias {
             for row in out.chunks_exact_mut(self.out_dim) {
                 for (o, &bv) in row.iter_mut().zip(b) {

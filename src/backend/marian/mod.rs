@@ -20,6 +20,7 @@
 
 pub mod linear;
 pub mod random;
+pub mod sgemm;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,7 +30,6 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::Activation;
 use candle_transformers::models::marian::Config;
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::generate::Seq2Seq;
@@ -603,7 +603,7 @@ impl MarianModel {
                 }
             }
             let mut ctx = vec![0f32; rows * d];
-            ctx.par_chunks_mut(d).enumerate().for_each(|(r, out)| {
+            par_rows(&mut ctx, d, |r, out| {
                 let (start, len) = row_span[r];
                 let q = &qkv[r * 3 * d..r * 3 * d + d];
                 let keys = |j: usize| &qkv[(start + j) * 3 * d + d..(start + j) * 3 * d + 2 * d];
@@ -670,35 +670,36 @@ impl MarianModel {
         let hd = d / self.dec_heads;
         let scale = (hd as f32).powf(-0.5);
         for (l, layer) in self.decoder.iter().enumerate() {
-            let qkv = layer.qkv.forward(&x, n)?;
+            let mut qkv = layer.qkv.forward(&x, n)?;
+            for (i, state) in states.iter_mut().enumerate() {
+                let row = &mut qkv[i * 3 * d..(i + 1) * 3 * d];
+                let (k, v) = &mut state.layers[l];
+                k.extend_from_slice(&row[d..2 * d]);
+                v.extend_from_slice(&row[2 * d..]);
+                for q in &mut row[..d] {
+                    *q *= scale;
+                }
+            }
             let mut ctx = vec![0f32; n * d];
-            states
-                .par_iter_mut()
-                .zip(ctx.par_chunks_mut(d))
-                .enumerate()
-                .for_each(|(i, (state, out))| {
-                    let row = &qkv[i * 3 * d..(i + 1) * 3 * d];
-                    let (k, v) = &mut state.layers[l];
-                    k.extend_from_slice(&row[d..2 * d]);
-                    v.extend_from_slice(&row[2 * d..]);
-                    let q: Vec<f32> = row[..d].iter().map(|q| q * scale).collect();
-                    let len = k.len() / d;
-                    attend(
-                        &q,
-                        len,
-                        |j| &k[j * d..(j + 1) * d],
-                        |j| &v[j * d..(j + 1) * d],
-                        self.dec_heads,
-                        out,
-                    );
-                });
+            let states_ro: &[&mut DecoderState] = states;
+            par_rows(&mut ctx, d, |i, out| {
+                let (k, v) = &states_ro[i].layers[l];
+                attend(
+                    &qkv[i * 3 * d..i * 3 * d + d],
+                    k.len() / d,
+                    |j| &k[j * d..(j + 1) * d],
+                    |j| &v[j * d..(j + 1) * d],
+                    self.dec_heads,
+                    out,
+                );
+            });
             let y = layer.out.forward(&ctx, n)?;
             layer.self_norm.add_norm(&mut x, &y);
             let mut q = layer.cross_q.forward(&x, n)?;
             for v in &mut q {
                 *v *= scale;
             }
-            ctx.par_chunks_mut(d).enumerate().for_each(|(i, out)| {
+            par_rows(&mut ctx, d, |i, out| {
                 let mem = memories[i];
                 let (k, v) = &mem.cross[l];
                 attend(
@@ -728,6 +729,22 @@ impl MarianModel {
         }
         Ok(logits)
     }
+}
+
+/// Runs `f(row index, row)` over the `width`-wide rows of `out` on candle's
+/// worker pool (the one the matmuls use), contiguous runs per thread.
+fn par_rows(out: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let rows = out.len() / width;
+    let ptr = out.as_mut_ptr() as usize;
+    candle_core::utils::barrier_pool().execute_chunked(rows, |range| {
+        for r in range {
+            // SAFETY: each row index is handed out once; rows are disjoint
+            // parts of `out`, which outlives this call.
+            let row =
+                unsafe { std::slice::from_raw_parts_mut((ptr as *mut f32).add(r * width), width) };
+            f(r, row);
+        }
+    });
 }
 
 /// Multi-head attention of one query row over `len` positions: `keys(j)` and
