@@ -44,6 +44,9 @@ impl WeightFormat {
 #[derive(Debug, Clone)]
 enum Weights {
     F32(Vec<f32>),
+    /// Per-row int8, VNNI kernel (CPUs with AVX-512 VNNI).
+    I8(super::igemm::I8Matrix),
+    /// candle's `Q8_0` (other CPUs).
     Q8(Vec<BlockQ8_0>),
 }
 
@@ -78,6 +81,9 @@ impl Linear {
         }
         let weights = match format {
             WeightFormat::F32 => Weights::F32(weight),
+            WeightFormat::Q8 if super::igemm::supported() => {
+                Weights::I8(super::igemm::I8Matrix::quantize(&weight, out_dim, in_dim))
+            }
             WeightFormat::Q8 => {
                 if !in_dim.is_multiple_of(BlockQ8_0::BLCK_SIZE) {
                     return Err(Error::Internal(format!(
@@ -117,6 +123,7 @@ impl Linear {
         match &self.weights {
             Weights::F32(w) => w.len() * 4,
             Weights::Q8(b) => std::mem::size_of_val(b.as_slice()),
+            Weights::I8(m) => m.bytes(),
         }
     }
 
@@ -143,6 +150,7 @@ impl Linear {
         let shape = (rows, self.in_dim, self.out_dim);
         match &self.weights {
             Weights::F32(w) => super::sgemm::matmul_nt(x, rows, w, self.out_dim, self.in_dim, out),
+            Weights::I8(m) => m.matmul(x, rows, out),
             Weights::Q8(w) => k_quants::matmul::<BlockQ8_0>(shape, x, w, out)
                 .map_err(|e| Error::Candle(crate::error::candle_root(e)))?,
         }

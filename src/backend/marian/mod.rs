@@ -18,6 +18,7 @@
 //!   so hypotheses that finish simply leave the batch, and beam search forks
 //!   a hypothesis by cloning its cache.
 
+pub mod igemm;
 pub mod linear;
 pub mod random;
 pub mod sgemm;

@@ -112,7 +112,7 @@ mod avx2 {
 
     /// An `R` x `C` tile at (`r`, `c`).
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
     unsafe fn tile<const R: usize, const C: usize>(
         x: &[f32],
         w: &[f32],
