@@ -81,9 +81,17 @@ if [ "$skip_dich" != "1" ] && [ ! -x "$dich" ]; then
   exit 1
 fi
 
-load="$(cut -d' ' -f1 /proc/loadavg)"
-if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
-  log "load average $load: the machine is busy, the numbers will be noisy"
+busy_pct() {  # percent of the CPUs busy over 2 seconds
+  local a b
+  a=($(head -1 /proc/stat)); sleep 2; b=($(head -1 /proc/stat))
+  local idle=$(( (b[4]+b[5]) - (a[4]+a[5]) )) total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 - 100 * idle / total : 0 ))
+}
+busy="$(busy_pct)"
+if [ "$busy" -gt 10 ]; then
+  log "the CPUs are ${busy}% busy before starting: the numbers will be noisy (CTranslate2's"
+  log "OpenMP threads slow down by up to 10x, not 2x, when another process takes a core)"
 fi
 
 work="$(mktemp -d)"
@@ -157,6 +165,10 @@ for b in batches.split():
     print("| batch %s | %s | %s | %s | %s | %s | %s |" % (
         b, fmt(g("dich-f32")), fmt(g("ct2-f32")), ratio(g("dich-f32"), g("ct2-f32")),
         fmt(g("dich-q8")), fmt(g("ct2-int8")), ratio(g("dich-q8"), g("ct2-int8"))))
+others = [x.get("others_cpu") or 0 for (name, _), v in runs.items() if name.startswith("ct2") for x in v]
+if others and max(others) > 0.05:
+    print("\nOther processes took up to %.0f%% of the CPUs during the CTranslate2 runs: "
+          "the numbers are disturbed, run again on an idle machine." % (100 * max(others)))
 print(json.dumps({"rounds": rounds, "runs": {"%s/batch%s" % k: v for k, v in runs.items()}}),
       file=sys.stderr)
 PY

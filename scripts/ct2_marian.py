@@ -435,6 +435,21 @@ def cmd_check(args):
 # --------------------------------------------------------------------------
 # bench
 
+def _cpu_busy():
+    """(busy jiffies, all jiffies, clock ticks per second) from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        return (sum(v) - v[3] - v[4], sum(v), os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError):
+        return None
+
+
+def _own_cpu():
+    t = os.times()
+    return t.user + t.system
+
+
 def cmd_bench(args):
     import ctranslate2
 
@@ -459,7 +474,15 @@ def cmd_bench(args):
         return dt
 
     once()  # warm-up
+    cpu0, own0 = _cpu_busy(), _own_cpu()
     times = [once() for _ in range(args.rounds)]
+    cpu1, own1 = _cpu_busy(), _own_cpu()
+    # CPU time other processes took while we measured, as a fraction of all
+    # cores: anything but ~0 means the numbers are disturbed.
+    others = None
+    if cpu0 and cpu1:
+        total = cpu1[1] - cpu0[1]
+        others = max(0.0, ((cpu1[0] - cpu0[0]) - (own1 - own0) * cpu1[2]) / total) if total else None
     med = statistics.median(times)
     gen = args.batch * args.new_tokens
     src = args.batch * (args.src_len + 1)
@@ -469,13 +492,16 @@ def cmd_bench(args):
            "new_tokens": args.new_tokens, "generated_tokens": gen, "rounds": args.rounds,
            "seconds": [round(t, 4) for t in times], "seconds_median": round(med, 4),
            "tokens_per_s": round(gen / med, 2),
-           "source_tokens_per_s": round(src / med, 2)}
+           "source_tokens_per_s": round(src / med, 2),
+           "others_cpu": None if others is None else round(others, 3)}
     if args.json:
         print(json.dumps(out))
     else:
         print("ct2 %s, %d threads, batch %d, %d+1 source tokens, %d new: %.1f generated tokens/s "
-              "(median of %d, %.3f s)" % (args.compute_type, args.threads, args.batch, args.src_len,
-                                          args.new_tokens, out["tokens_per_s"], args.rounds, med))
+              "(median of %d, %.3f s; other processes %s of the CPUs)"
+              % (args.compute_type, args.threads, args.batch, args.src_len, args.new_tokens,
+                 out["tokens_per_s"], args.rounds, med,
+                 "?" if others is None else "%.0f%%" % (100 * others)))
 
 
 def main():
