@@ -417,9 +417,20 @@ fn broken_checkpoints_are_clear_errors() {
         .unwrap()
         .to_string();
     assert!(err.contains("fc1.weight") && err.contains("shape"), "{err}");
-    // The same model through the trait: vocab and specials.
-    let mt = MarianMt::load(dir.path(), WeightFormat::F32);
-    assert!(mt.is_err());
+    // vocab.json ids beyond the model's vocabulary are refused at load.
+    let d3 = tempfile::tempdir().unwrap();
+    write_checkpoint(d3.path(), &RandomSpec::tiny(12), &spm()).unwrap();
+    let vocab = std::fs::read_to_string(d3.path().join("vocab.json")).unwrap();
+    std::fs::write(
+        d3.path().join("vocab.json"),
+        vocab.replacen("\"<unk>\":1", "\"<unk>\":900", 1),
+    )
+    .unwrap();
+    let err = MarianMt::load(d3.path(), WeightFormat::F32)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("vocab.json") && err.contains("900"), "{err}");
 }
 
 #[test]

@@ -769,6 +769,11 @@ impl MarianVocab {
         self.pieces.get(&id).map(String::as_str)
     }
 
+    /// The largest id in the table.
+    pub fn max_id(&self) -> Option<u32> {
+        self.pieces.keys().copied().max()
+    }
+
     /// Source-side model ids for `text`: a leading target-language code
     /// (`>>vie<<`) as one piece, the source spm's pieces, then `</s>`.
     pub fn encode(&self, spm: &SpmTokenizer, text: &str) -> Result<Vec<u32>> {

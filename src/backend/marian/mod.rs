@@ -108,6 +108,15 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
         ));
     }
     act_supported(cfg.activation_function).map_err(|m| invalid(path, m))?;
+    if cfg.max_position_embeddings < 2 {
+        return Err(invalid(
+            path,
+            format!(
+                "max_position_embeddings is {}, at least 2 are needed",
+                cfg.max_position_embeddings
+            ),
+        ));
+    }
     let vocab = cfg.decoder_vocab_size.unwrap_or(cfg.vocab_size);
     for (name, id) in [
         ("pad_token_id", cfg.pad_token_id),
@@ -860,6 +869,18 @@ impl MarianMt {
                 ),
             ));
         }
+        if let Some(id) = vocab
+            .max_id()
+            .filter(|&id| id as usize >= config.vocab_size.max(tgt_vocab))
+        {
+            return Err(invalid(
+                &vocab_path,
+                format!(
+                    "id {id} is outside the model's vocabulary of {}",
+                    config.vocab_size.max(tgt_vocab)
+                ),
+            ));
+        }
         if vocab.eos_id != config.eos_token_id || vocab.pad_id != config.pad_token_id {
             return Err(invalid(
                 &vocab_path,
@@ -981,6 +1002,15 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("divisible"), "{err}");
+        let err = parse_config(
+            r#"{"vocab_size":10,"d_model":8,"encoder_layers":1,"decoder_layers":1,
+            "encoder_attention_heads":2,"decoder_attention_heads":2,"encoder_ffn_dim":16,
+            "decoder_ffn_dim":16,"pad_token_id":9,"eos_token_id":0,"max_position_embeddings":1}"#,
+            p,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("max_position_embeddings"), "{err}");
         let err = parse_config("[1]", p).unwrap_err().to_string();
         assert!(err.contains("config.json"), "{err}");
     }
