@@ -55,12 +55,7 @@ pub fn translate_with(
     progress: &(dyn Fn(ProgressEvent) + Sync),
 ) -> Result<TranslationDocument> {
     let start = Instant::now();
-    let segments = segment(&input.text);
-    if segments.is_empty() {
-        return Err(Error::NothingToTranslate {
-            input: input.name.clone(),
-        });
-    }
+    let segments = segments_of(input)?;
     progress(ProgressEvent::Start(segments.len()));
     translator.take_stats();
     let lanes = translator.options().lanes;
@@ -81,30 +76,14 @@ pub fn translate_with(
     let segments = segments
         .iter()
         .zip(results)
-        .map(|(s, r)| SegmentOut {
-            id: s.id,
-            paragraph: s.paragraph,
-            kind: s.kind,
-            source: s.text(&input.text).to_string(),
-            source_span: [s.start, s.end],
-            target: r.target,
-            flags: r.flags,
-            score: None,
-            cosine: None,
-            alternatives: Vec::new(),
-        })
+        .map(|(s, r)| segment_out(s, &input.text, r, Vec::new()))
         .collect();
-    Ok(TranslationDocument {
-        input: input.name.clone(),
-        source_lang: opts.from,
-        target_lang: opts.to,
-        model: ModelRef {
-            name: model.name.clone(),
-            sha256: model.sha256.clone(),
-        },
-        scorer: None,
+    Ok(document(
+        input,
+        (opts.from, opts.to),
+        model,
         segments,
-        stats: Stats {
+        Stats {
             load_s: 0.0,
             prompt_tokens: run.prompt_tokens,
             generated_tokens: run.generated_tokens,
@@ -112,7 +91,7 @@ pub fn translate_with(
             generate_s: round(run.generate_s),
             wall_s: round(start.elapsed().as_secs_f64()),
         },
-    })
+    ))
 }
 
 /// Translates `input` with an encoder-decoder model (Marian / OPUS-MT).
@@ -127,12 +106,7 @@ pub fn translate_document_seq2seq(
     progress: &(dyn Fn(ProgressEvent) + Sync),
 ) -> Result<TranslationDocument> {
     let start = Instant::now();
-    let segments = segment(&input.text);
-    if segments.is_empty() {
-        return Err(Error::NothingToTranslate {
-            input: input.name.clone(),
-        });
-    }
+    let segments = segments_of(input)?;
     progress(ProgressEvent::Start(segments.len()));
     let (results, run) =
         crate::translate::seq2seq::translate_segments(mt, &input.text, &segments, opts, |_| {
@@ -141,37 +115,24 @@ pub fn translate_document_seq2seq(
     let segments = segments
         .iter()
         .zip(results)
-        .map(|(s, r)| SegmentOut {
-            id: s.id,
-            paragraph: s.paragraph,
-            kind: s.kind,
-            source: s.text(&input.text).to_string(),
-            source_span: [s.start, s.end],
-            target: r.translation.target,
-            flags: r.translation.flags,
-            score: None,
-            cosine: None,
-            alternatives: r
+        .map(|(s, r)| {
+            let alternatives = r
                 .alternatives
                 .into_iter()
                 .map(|(target, score)| crate::output::Alternative {
                     target,
                     score: round3(score),
                 })
-                .collect(),
+                .collect();
+            segment_out(s, &input.text, r.translation, alternatives)
         })
         .collect();
-    Ok(TranslationDocument {
-        input: input.name.clone(),
-        source_lang: from,
-        target_lang: opts.to,
-        model: ModelRef {
-            name: model.name.clone(),
-            sha256: model.sha256.clone(),
-        },
-        scorer: None,
+    Ok(document(
+        input,
+        (from, opts.to),
+        model,
         segments,
-        stats: Stats {
+        Stats {
             load_s: round(mt.load_seconds),
             prompt_tokens: run.prompt_tokens,
             generated_tokens: run.generated_tokens,
@@ -179,7 +140,60 @@ pub fn translate_document_seq2seq(
             generate_s: round(run.generate_s),
             wall_s: round(start.elapsed().as_secs_f64() + mt.load_seconds),
         },
-    })
+    ))
+}
+
+/// The segments of `input`; an input without any is an error naming it.
+fn segments_of(input: &Input) -> Result<Vec<crate::text::Segment>> {
+    let segments = segment(&input.text);
+    if segments.is_empty() {
+        return Err(Error::NothingToTranslate {
+            input: input.name.clone(),
+        });
+    }
+    Ok(segments)
+}
+
+/// One translated segment as it is written out.
+fn segment_out(
+    s: &crate::text::Segment,
+    text: &str,
+    t: crate::translate::SegmentTranslation,
+    alternatives: Vec<crate::output::Alternative>,
+) -> SegmentOut {
+    SegmentOut {
+        id: s.id,
+        paragraph: s.paragraph,
+        kind: s.kind,
+        source: s.text(text).to_string(),
+        source_span: [s.start, s.end],
+        target: t.target,
+        flags: t.flags,
+        score: None,
+        cosine: None,
+        alternatives,
+    }
+}
+
+fn document(
+    input: &Input,
+    (from, to): (crate::translate::Lang, crate::translate::Lang),
+    model: &ModelPaths,
+    segments: Vec<SegmentOut>,
+    stats: Stats,
+) -> TranslationDocument {
+    TranslationDocument {
+        input: input.name.clone(),
+        source_lang: from,
+        target_lang: to,
+        model: ModelRef {
+            name: model.name.clone(),
+            sha256: model.sha256.clone(),
+        },
+        scorer: None,
+        segments,
+        stats,
+    }
 }
 
 /// Scores every (source, target) pair of `doc` with `embedder` and adds the

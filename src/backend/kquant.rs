@@ -303,16 +303,7 @@ fn pack_nibbles(vals: &[[u8; QK_K]; TILE], out: &mut [u8; 2048]) {
 impl PackedMatrix {
     /// True when this CPU runs the packed kernels.
     pub fn supported() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vnni")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+        super::vecmath::has_avx512_vnni()
     }
 
     /// Whether a tensor of this type and shape can be packed.

@@ -15,6 +15,26 @@ pub fn has_avx2() -> bool {
     *OK.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
 }
 
+/// Whether this CPU has AVX-512 F/BW/VL with VNNI (checked once): the int8
+/// dot-product kernels (`kquant`, `marian::igemm`) need it.
+pub fn has_avx512_vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static OK: OnceLock<bool> = OnceLock::new();
+        *OK.get_or_init(|| {
+            is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512vnni")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Defines `pub fn $name(args)` that runs `$body(args)` compiled for
 /// AVX2+FMA when the CPU has them, and for the baseline otherwise.
 macro_rules! dispatch {

@@ -15,16 +15,7 @@ fn padded(k: usize) -> usize {
 }
 
 pub fn supported() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("avx512vnni")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    crate::backend::vecmath::has_avx512_vnni()
 }
 
 /// Weights `[cols][k]` quantized per row.
@@ -176,7 +167,7 @@ mod vnni {
         }
     }
 
-    #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
+    #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
     pub unsafe fn block(
         m: &I8Matrix,
         xq: &[u8],
