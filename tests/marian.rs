@@ -442,3 +442,51 @@ fn the_seq2seq_trait_reports_the_models_specials() {
     assert_eq!(m.start_token(), 511);
     assert_eq!(m.max_target_positions(), 128);
 }
+
+#[test]
+fn pytorch_model_bin_loads_the_same_weights() {
+    // scripts/safetensors_to_pth.py writes the zip + pickle format of
+    // torch.save with the standard library only.
+    let (dir, mt) = checkpoint(13);
+    let pth_dir = tempfile::tempdir().unwrap();
+    for f in ["config.json", "source.spm", "target.spm", "vocab.json"] {
+        std::fs::copy(dir.path().join(f), pth_dir.path().join(f)).unwrap();
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/safetensors_to_pth.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(dir.path().join("model.safetensors"))
+        .arg(pth_dir.path().join("pytorch_model.bin"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pth = MarianMt::load(pth_dir.path(), WeightFormat::F32).unwrap();
+    assert!(pth.weights_file.ends_with("pytorch_model.bin"));
+    let srcs = sources(&mt);
+    let opts = GenerateOptions {
+        beam: 3,
+        max_length: 20,
+        min_length: 2,
+        ..Default::default()
+    };
+    assert_eq!(
+        generate(&mt.model, &refs(&srcs), &opts).unwrap(),
+        generate(&pth.model, &refs(&srcs), &opts).unwrap()
+    );
+    let a = mt.model.encode(&[&srcs[0]]).unwrap();
+    let b = pth.model.encode(&[&srcs[0]]).unwrap();
+    let start = mt.model.config.decoder_start_token_id;
+    let la = mt
+        .model
+        .decode_step(&mut [&mut mt.model.start_state()], &[&a[0]], &[start])
+        .unwrap();
+    let lb = pth
+        .model
+        .decode_step(&mut [&mut pth.model.start_state()], &[&b[0]], &[start])
+        .unwrap();
+    assert_eq!(la, lb);
+}
