@@ -357,14 +357,8 @@ pub fn random_sources(
     pad: u32,
     seed: u64,
 ) -> Vec<Vec<u32>> {
-    let mut s = seed;
-    let mut next = || {
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = crate::backend::marian::random::Rng(seed);
+    let mut next = || rng.next_u64();
     (0..batch)
         .map(|_| {
             let mut ids: Vec<u32> = Vec::with_capacity(len);

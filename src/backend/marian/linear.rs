@@ -43,7 +43,8 @@ impl WeightFormat {
 
 #[derive(Debug, Clone)]
 enum Weights {
-    F32(Vec<f32>),
+    /// Shared, so a tied output projection reuses the embedding table.
+    F32(std::sync::Arc<Vec<f32>>),
     /// Per-row int8, VNNI kernel (CPUs with AVX-512 VNNI).
     I8(super::igemm::I8Matrix),
     /// candle's `Q8_0` (other CPUs).
@@ -63,6 +64,18 @@ impl Linear {
     /// `weight` is row-major `[out_dim, in_dim]`.
     pub fn new(
         weight: Vec<f32>,
+        bias: Option<Vec<f32>>,
+        out_dim: usize,
+        in_dim: usize,
+        format: WeightFormat,
+    ) -> Result<Self> {
+        Self::shared(std::sync::Arc::new(weight), bias, out_dim, in_dim, format)
+    }
+
+    /// [`Self::new`] over weights that others hold too (f32 keeps a
+    /// reference, not a copy).
+    pub fn shared(
+        weight: std::sync::Arc<Vec<f32>>,
         bias: Option<Vec<f32>>,
         out_dim: usize,
         in_dim: usize,

@@ -39,13 +39,6 @@ pub use linear::{Linear, WeightFormat};
 
 const LN_EPS: f32 = 1e-5;
 
-/// The files of a Hugging Face Marian checkpoint directory.
-pub const CONFIG_FILE: &str = "config.json";
-pub const WEIGHT_FILES: &[&str] = &["model.safetensors", "pytorch_model.bin"];
-pub const SOURCE_SPM: &str = "source.spm";
-pub const TARGET_SPM: &str = "target.spm";
-pub const VOCAB_FILE: &str = "vocab.json";
-
 fn invalid(path: &Path, message: impl Into<String>) -> Error {
     Error::InvalidCheckpoint {
         path: path.to_path_buf(),
@@ -421,13 +414,14 @@ impl MarianModel {
                 Arc::new(f.get("model.decoder.embed_tokens.weight", &[tgt_vocab, d])?),
             )
         };
+        // Tied to the target embeddings unless the checkpoint has its own.
         let lm_weight = match f.find("lm_head.weight") {
             Some(_) if !c.share_encoder_decoder_embeddings => {
-                f.get("lm_head.weight", &[tgt_vocab, d])?
+                Arc::new(f.get("lm_head.weight", &[tgt_vocab, d])?)
             }
-            _ => tgt_embed.as_ref().clone(),
+            _ => tgt_embed.clone(),
         };
-        let lm_head = Linear::new(lm_weight, None, tgt_vocab, d, format)?;
+        let lm_head = Linear::shared(lm_weight, None, tgt_vocab, d, format)?;
         let final_bias = match f.find("final_logits_bias") {
             Some(_) => f.get("final_logits_bias", &[1, tgt_vocab])?,
             None => vec![0.0; tgt_vocab],
@@ -829,34 +823,12 @@ impl MarianMt {
     /// Loads a checkpoint directory of the Hugging Face layout.
     pub fn load(dir: &Path, format: WeightFormat) -> Result<Self> {
         let start = Instant::now();
-        let need = |name: &str| -> Result<PathBuf> {
-            let p = dir.join(name);
-            if p.is_file() {
-                Ok(p)
-            } else {
-                Err(invalid(
-                    dir,
-                    format!("`{name}` is missing from the model directory"),
-                ))
-            }
-        };
-        let config = load_config(&need(CONFIG_FILE)?)?;
-        let weights_file = WEIGHT_FILES
-            .iter()
-            .map(|n| dir.join(n))
-            .find(|p| p.is_file())
-            .ok_or_else(|| {
-                invalid(
-                    dir,
-                    format!(
-                        "no weights: neither {} is present",
-                        WEIGHT_FILES.join(" nor ")
-                    ),
-                )
-            })?;
-        let source_spm = SpmTokenizer::from_file(&need(SOURCE_SPM)?)?;
-        let target_spm = SpmTokenizer::from_file(&need(TARGET_SPM)?)?;
-        let vocab_path = need(VOCAB_FILE)?;
+        let files = crate::models::MarianFiles::find(dir)?;
+        let config = load_config(&files.config)?;
+        let weights_file = files.weights;
+        let source_spm = SpmTokenizer::from_file(&files.source_spm)?;
+        let target_spm = SpmTokenizer::from_file(&files.target_spm)?;
+        let vocab_path = files.vocab;
         let vocab = MarianVocab::from_file(&vocab_path)?;
         let tgt_vocab = config.decoder_vocab_size.unwrap_or(config.vocab_size);
         if vocab.len() > config.vocab_size.max(tgt_vocab) {

@@ -58,17 +58,21 @@ impl RandomSpec {
     }
 }
 
-/// SplitMix64 normal-ish values (sum of uniforms), reproducible everywhere.
-struct Rng(u64);
+/// SplitMix64, and normal-ish values from it (sum of uniforms):
+/// reproducible everywhere.
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next_f32(&mut self) -> f32 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 40) as f32 / (1u64 << 24) as f32
+        z ^ (z >> 31)
+    }
+
+    fn next_f32(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
 
     /// Approximately N(0, std^2): Irwin-Hall of 4 uniforms.
