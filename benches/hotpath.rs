@@ -9,10 +9,12 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use dich::backend::embedder::{EmbedKind, Embedder};
-use dich::backend::KvCache;
+use dich::model::embedder::{EmbedKind, Embedder};
+use dich::model::KvCache;
 use dich::text::{model_text, segment};
-use dich::translate::{TranslateOptions, Translator};
+use dich::translate::llm::LlmTranslator;
+use dich::translate::TranslateOptions;
+use dich::types::{Lang, LangPair};
 
 // The tests' helpers: default models resolved (fetched on first use) and
 // loaded once.
@@ -21,7 +23,7 @@ mod common;
 
 use common::SEED_VI;
 
-fn lm() -> &'static dich::backend::LoadedLm {
+fn lm() -> &'static dich::model::LoadedLm {
     common::loaded()
 }
 
@@ -116,7 +118,12 @@ fn bench_translate_paragraph(c: &mut Criterion) {
         .into_iter()
         .filter(|s| s.paragraph == 2)
         .collect();
-    let mut t = Translator::new(lm, TranslateOptions::default()).unwrap();
+    let mut t = LlmTranslator::new(
+        lm,
+        LangPair::from_source(Lang::Vi),
+        TranslateOptions::default(),
+    )
+    .unwrap();
     let mut g = c.benchmark_group("translate");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(1))

@@ -38,7 +38,7 @@ for r in $(seq 1 "$rounds"); do
     --threads "$threads" --prompts "$work/prompts.json" --gen 64 --repeats 1 \
     --format json > "$work/llama.$r.json"
   # The same build on candle's own quantized kernels (the state before
-  # src/backend/kquant.rs), for the before column.
+  # src/kernels/kquant), for the before column.
   DICH_KERNELS=candle ./target/release/dich bench --no-seed --format json \
     --threads "$threads" > "$work/candle.$r.json"
 done

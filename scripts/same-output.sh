@@ -26,7 +26,7 @@ ROOT=$(pwd)
 
 strip() {
   # Timings differ between any two runs; everything else must not.
-  jq -S 'walk(if type == "object" then del(.load_s, .prompt_s, .generate_s, .wall_s, .timing, .timings, .translate_s) else . end)'
+  jq 'walk(if type == "object" then del(.load_s, .prompt_s, .generate_s, .wall_s, .timing, .timings, .translate_s) else . end)'
 }
 
 write_inputs() {
@@ -73,8 +73,11 @@ write_checkpoints() {
 run_set() {
   local bin=$1 out=$2
   bin=$(realpath "$bin")
-  local inputs=$out/../inputs ckpt=$out/../checkpoints
   mkdir -p "$out"
+  # Shared by both runs, by the same path: outputs name their inputs.
+  local inputs ckpt
+  inputs=$(realpath "$out/..")/inputs
+  ckpt=$(realpath "$out/..")/checkpoints
   write_inputs "$inputs"
   write_checkpoints "$bin" "$ckpt"
   local vi=seeds/vi-vtc-hanoi-convention-signing.txt en=seeds/en-sggp-global-shield.txt
@@ -109,7 +112,7 @@ run_set() {
   rm -f "$out/batch-out.jsonl" "$out/batch-out.manifest.json"
   "$bin" -q batch "$inputs/batch.jsonl" -o "$out/batch-out.jsonl" --no-timings --max-chars 300 || [ $? -eq 3 ]
   mv "$out/batch-out.jsonl" "$out/batch.jsonl"
-  jq -S 'del(.started, .ended, .runs, .output)' "$out/batch-out.manifest.json" > "$out/batch-manifest.json"
+  jq 'del(.started, .ended, .runs, .output)' "$out/batch-out.manifest.json" > "$out/batch-manifest.json"
   rm -f "$out/batch-out.manifest.json"
 
   step "translate the Vietnamese seed (default models)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference encodings for dich's pure-Rust SentencePiece reader (src/text/spm.rs).
+"""Reference encodings for dich's pure-Rust SentencePiece reader (src/format/spm).
 
 Trains a tiny Unigram model with the `sentencepiece` package (the C++ library
 that Marian / OPUS-MT models were trained with) on sentences cut from
@@ -154,7 +154,7 @@ def main():
             "pieces": sp.encode(text, out_type=str),
             "ids": sp.encode(text),
             "decoded": sp.decode(sp.encode(text)),
-            # dich NFC-composes before the charsmap (see src/text/spm.rs);
+            # dich NFC-composes before the charsmap (see src/format/spm);
             # it must equal sentencepiece on the NFC text for every case.
             "nfc_pieces": sp.encode(unicodedata.normalize("NFC", text), out_type=str),
             "nfc_ids": sp.encode(unicodedata.normalize("NFC", text)),

@@ -1,11 +1,48 @@
-//! Reading input documents: a file path or `-` for stdin, as UTF-8 text.
-//! Bad input (missing, empty, blank, binary, invalid UTF-8) becomes an error
-//! that names the input and, where it applies, the byte offset.
+//! Reading what the user gives: a file path or `-` for stdin, as UTF-8
+//! text, and translation documents given back as JSON. Bad input (missing,
+//! empty, blank, binary, invalid UTF-8, JSON that is not a dich document)
+//! becomes an [`InputError`] that names the input and, where it applies,
+//! the byte offset or the line and column.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::types::{SummaryOutput, TranslationDocument};
+use crate::util::fs::PathError;
+
+pub type Result<T, E = InputError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Io(#[from] PathError),
+
+    #[error("{input}: not valid UTF-8 at byte offset {offset}")]
+    InvalidUtf8 { input: String, offset: usize },
+
+    #[error(
+        "{input}: looks like a binary file (NUL byte at offset {offset}); expected UTF-8 text"
+    )]
+    BinaryInput { input: String, offset: usize },
+
+    #[error("{input}: the input is empty")]
+    EmptyInput { input: String },
+
+    #[error("{input}: the input contains only whitespace")]
+    BlankInput { input: String },
+
+    #[error("{input}: no text to translate was found")]
+    NothingToTranslate { input: String },
+
+    #[error("{input}: {message}")]
+    InvalidDocument { input: String, message: String },
+}
+
+impl InputError {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        InputError::Io(PathError::new(path, error))
+    }
+}
 
 /// A document as read: its display name and its exact text. Spans are byte
 /// offsets into `text`.
@@ -21,12 +58,12 @@ pub fn read_input(path: &str) -> Result<Input> {
         let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
-            .map_err(|e| Error::io("<stdin>", e))?;
+            .map_err(|e| InputError::io("<stdin>", e))?;
         ("<stdin>".to_string(), buf)
     } else {
         let p = Path::new(path);
         if p.is_dir() {
-            return Err(Error::io(
+            return Err(InputError::io(
                 p,
                 std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
@@ -34,7 +71,7 @@ pub fn read_input(path: &str) -> Result<Input> {
                 ),
             ));
         }
-        let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+        let bytes = std::fs::read(p).map_err(|e| InputError::io(p, e))?;
         (path.to_string(), bytes)
     };
     let text = decode(&name, bytes)?;
@@ -44,25 +81,82 @@ pub fn read_input(path: &str) -> Result<Input> {
 /// Validates bytes as a text document.
 pub fn decode(name: &str, bytes: Vec<u8>) -> Result<String> {
     if bytes.is_empty() {
-        return Err(Error::EmptyInput { input: name.into() });
+        return Err(InputError::EmptyInput { input: name.into() });
     }
     // NUL never occurs in text; it is the cheapest reliable sign of a binary
     // file (images, archives, model weights), reported before the UTF-8 check
     // so the message says what the file most likely is.
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
-        return Err(Error::BinaryInput {
+        return Err(InputError::BinaryInput {
             input: name.into(),
             offset,
         });
     }
-    let text = String::from_utf8(bytes).map_err(|e| Error::InvalidUtf8 {
+    let text = String::from_utf8(bytes).map_err(|e| InputError::InvalidUtf8 {
         input: name.into(),
         offset: e.utf8_error().valid_up_to(),
     })?;
     if text.trim_start_matches('\u{feff}').trim().is_empty() {
-        return Err(Error::BlankInput { input: name.into() });
+        return Err(InputError::BlankInput { input: name.into() });
     }
     Ok(text)
+}
+
+/// A translation document given as input: what `dich translate --format
+/// json` or `dich summarize --format json` wrote (one document, or
+/// `{"documents": [...]}`).
+pub fn parse_document_json(input: &Input) -> Result<Vec<TranslationDocument>> {
+    let bad = |message: String| InputError::InvalidDocument {
+        input: input.name.clone(),
+        message,
+    };
+    let v: serde_json::Value = serde_json::from_str(&input.text).map_err(|e| {
+        bad(format!(
+            "invalid JSON at line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let docs: Vec<TranslationDocument> = if v.get("documents").is_some() {
+        serde_json::from_value(v["documents"].clone()).map_err(|e| {
+            bad(format!(
+                "`documents` is not a list of translation documents: {e}"
+            ))
+        })?
+    } else if v.get("segments").is_some() {
+        vec![serde_json::from_value(v)
+            .map_err(|e| bad(format!("not a dich translation document: {e}")))?]
+    } else {
+        return Err(bad(
+            "JSON input must be a translation document as `dich translate` writes it, with `segments`".into(),
+        ));
+    };
+    for d in &docs {
+        if d.source_lang == d.target_lang {
+            return Err(bad(format!(
+                "source and target language are both `{}`",
+                d.source_lang.code()
+            )));
+        }
+        if d.segments.is_empty() {
+            return Err(bad("the document has no segments".into()));
+        }
+    }
+    Ok(docs)
+}
+
+/// Reads what `render::summary::json` wrote (either shape).
+pub fn parse_summary_json(text: &str) -> std::result::Result<SummaryOutput, serde_json::Error> {
+    let v: serde_json::Value = serde_json::from_str(text)?;
+    if v.get("documents").is_some() {
+        return serde_json::from_value(v);
+    }
+    let summary = serde_json::from_value(v.get("summary").cloned().unwrap_or_default())?;
+    let doc = serde_json::from_value(v)?;
+    Ok(SummaryOutput {
+        documents: vec![doc],
+        summary,
+    })
 }
 
 #[cfg(test)]

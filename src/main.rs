@@ -1,5 +1,7 @@
-//! The `dich` binary: parse arguments, run, print the error chain to stderr,
-//! exit with a code (0 ok, 1 error, 2 usage; `dich batch` adds 3 and 4). A closed stdout pipe is not an error.
+//! The `dich` binary: parse arguments, run, print the error chain to stderr
+//! (library errors worded with the flags and commands that fix them), exit
+//! with a code (0 ok, 1 error, 2 usage; `dich batch` adds 3 and 4). A closed
+//! stdout pipe is not an error.
 
 mod cli;
 
@@ -14,8 +16,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            eprintln!("error: {}", cli::errors::message(&e));
+            ExitCode::from(cli::EXIT_ERROR)
         }
     }
 }

@@ -5,13 +5,17 @@
 
 mod common;
 
-use dich::backend::batcher::{Batcher, LeaveGuard};
-use dich::backend::CausalLm;
+use dich::decode::causal::generate;
+use dich::decode::search::Hooks;
+use dich::decode::{DecodingOptions, LoopGuard};
+use dich::model::batcher::{Batcher, LeaveGuard};
+use dich::model::CausalLm;
 use dich::text::segment;
-use dich::translate::decode::{generate, GenerateConfig};
-use dich::translate::{TranslateOptions, Translator};
+use dich::translate::llm::LlmTranslator;
+use dich::translate::TranslateOptions;
+use dich::types::{Lang, LangPair};
 
-fn chat(lm: &dich::backend::LoadedLm, user: &str) -> Vec<u32> {
+fn chat(lm: &dich::model::LoadedLm, user: &str) -> Vec<u32> {
     let im_start = lm.special("<|im_start|>").unwrap();
     let im_end = lm.special("<|im_end|>").unwrap();
     let mut p = vec![im_start];
@@ -39,9 +43,12 @@ fn batched_generation_equals_unbatched_token_for_token() {
     .iter()
     .map(|u| chat(lm, u))
     .collect();
-    let cfg = GenerateConfig {
-        max_new_tokens: 40,
-        ..GenerateConfig::default()
+    let cfg = DecodingOptions {
+        max_length: 40,
+        stop_tokens: lm.stop_tokens.clone(),
+        loop_guard: Some(LoopGuard::default()),
+        scores: false,
+        ..DecodingOptions::default()
     };
 
     // Unbatched: each prompt alone, one sequence per forward pass.
@@ -51,9 +58,9 @@ fn batched_generation_equals_unbatched_token_for_token() {
             let single = Batcher::new(lm.model.as_ref());
             let lane = single.lane();
             let mut cache = lane.new_cache();
-            let g = generate(&lane, &mut cache, p, &lm.stop_tokens, &cfg).unwrap();
+            let g = generate(&lane, &mut cache, p, &cfg, &mut Hooks::default()).unwrap();
             assert_eq!(single.stats().max_sequences, 1);
-            g.tokens
+            g.hypothesis.tokens
         })
         .collect();
 
@@ -68,8 +75,9 @@ fn batched_generation_equals_unbatched_token_for_token() {
                 s.spawn(move || {
                     let _leave = LeaveGuard(lane);
                     let mut cache = lane.new_cache();
-                    generate(lane, &mut cache, p, &lm.stop_tokens, cfg)
+                    generate(lane, &mut cache, p, cfg, &mut Hooks::default())
                         .unwrap()
+                        .hypothesis
                         .tokens
                 })
             })
@@ -105,7 +113,7 @@ fn lanes_translate_exactly_as_the_same_runs_one_after_another() {
         .filter(|s| s.paragraph < 5)
         .collect();
     let opts = TranslateOptions::default();
-    let mut t = Translator::new(lm, opts).unwrap();
+    let mut t = LlmTranslator::new(lm, LangPair::from_source(Lang::Vi), opts).unwrap();
     let (one_by_one, _) = t
         .translate_segments_lanes(&seed, &segments, 3, false, |_| {})
         .unwrap();

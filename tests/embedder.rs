@@ -4,7 +4,7 @@
 
 mod common;
 
-use dich::backend::embedder::{EmbedKind, Embedder};
+use dich::model::embedder::{EmbedKind, Embedder};
 use serde_json::Value;
 
 fn fixture() -> Value {

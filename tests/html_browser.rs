@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use dich::output::html::{ACTIVE_RGB, HIGHLIGHT_RGB};
+use dich::render::html::{ACTIVE_RGB, HIGHLIGHT_RGB};
 use serde_json::Value;
 
 const VI_DOC: &str = "tests/fixtures/translation_vi_seed.json";

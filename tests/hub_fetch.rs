@@ -15,10 +15,9 @@ mod common;
 use std::path::Path;
 
 use common::hubserver::{git_sha1_hex, sha256_hex, EtagKind, HubServer, COMMIT};
-use dich::models::fetch::{self, FetchConfig};
-use dich::models::{
-    self, CacheState, Catalog, MarianFiles, ModelFormat, ResolveOptions, Role, Store,
-};
+use dich::format::marian::MarianFiles;
+use dich::registry::fetch::{self, FetchConfig};
+use dich::registry::{self, CacheState, Catalog, ModelFormat, ResolveOptions, Role, Store};
 
 const MODEL: &str = "opus-mt-vi-en";
 const REPO: &str = "Helsinki-NLP/opus-mt-vi-en";
@@ -107,8 +106,8 @@ fn hub_blobs(hub: &Path) -> Vec<String> {
     found
 }
 
-fn resolve(store: &Store, offline: bool) -> dich::Result<models::ModelPaths> {
-    models::resolve(
+fn resolve(store: &Store, offline: bool) -> dich::registry::Result<registry::ModelPaths> {
+    registry::resolve(
         store,
         &Catalog::builtin().unwrap(),
         Some(MODEL),
@@ -449,7 +448,10 @@ fn offline_never_connects() {
 
     let store = Store::new(home.path().join("lib"));
     let err = resolve(&store, true).unwrap_err().to_string();
-    assert!(err.contains("is not cached and --offline is set"), "{err}");
+    assert!(
+        err.contains("is not cached and the network may not be used"),
+        "{err}"
+    );
     assert_eq!(server.connections(), 0);
 }
 

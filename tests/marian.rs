@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use dich::backend::marian::random::{write_checkpoint, RandomSpec};
-use dich::backend::marian::{MarianModel, MarianMt, WeightFormat};
-use dich::generate::{beam_search, generate, greedy, GenerateOptions, Seq2Seq};
+use dich::decode::seq2seq::{beam_search, generate, greedy};
+use dich::decode::DecodingOptions;
+use dich::model::marian::random::{write_checkpoint, RandomSpec};
+use dich::model::marian::{MarianModel, MarianMt, WeightFormat};
+use dich::model::Seq2Seq;
 
 fn spm() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spm/tiny.spm")
@@ -154,19 +156,19 @@ fn a_batch_gives_exactly_what_each_sentence_gives_alone() {
         "lengths differ: {lens:?}"
     );
     for opts in [
-        GenerateOptions {
+        DecodingOptions {
             max_length: 40,
             min_length: 3,
             ..Default::default()
         },
-        GenerateOptions {
+        DecodingOptions {
             beam: 4,
             n_best: 3,
             max_length: 40,
             min_length: 3,
             ..Default::default()
         },
-        GenerateOptions {
+        DecodingOptions {
             beam: 3,
             max_length: 40,
             no_repeat_ngram: 2,
@@ -207,19 +209,19 @@ fn beam_of_one_is_greedy() {
     let (_dir, mt) = checkpoint(4);
     let srcs = sources(&mt);
     for extra in [
-        GenerateOptions {
+        DecodingOptions {
             max_length: 30,
             min_length: 3,
             ..Default::default()
         },
-        GenerateOptions {
+        DecodingOptions {
             max_length: 30,
             no_repeat_ngram: 3,
             repetition_penalty: 1.5,
             min_length: 4,
             ..Default::default()
         },
-        GenerateOptions {
+        DecodingOptions {
             max_length: 5,
             ..Default::default()
         },
@@ -229,7 +231,7 @@ fn beam_of_one_is_greedy() {
         for (i, (g, b)) in g.iter().zip(&b).enumerate() {
             assert_eq!(b.len(), 1);
             assert_eq!(g.tokens, b[0].tokens, "source {i}");
-            assert_eq!(g.finished, b[0].finished);
+            assert_eq!(g.finished(), b[0].finished());
             assert!((g.logprob - b[0].logprob).abs() < 1e-4);
         }
     }
@@ -240,7 +242,7 @@ fn n_best_lists_are_ordered_distinct_and_scored() {
     let (_dir, mt) = checkpoint(5);
     let srcs = sources(&mt);
     for lp in [0.0f32, 1.0, 2.0] {
-        let opts = GenerateOptions {
+        let opts = DecodingOptions {
             beam: 5,
             n_best: 5,
             length_penalty: lp,
@@ -249,7 +251,7 @@ fn n_best_lists_are_ordered_distinct_and_scored() {
             ..Default::default()
         };
         let out = beam_search(&mt.model, &refs(&srcs), &opts).unwrap();
-        let ended = out.iter().flatten().filter(|h| h.finished).count();
+        let ended = out.iter().flatten().filter(|h| h.finished()).count();
         assert!(
             ended >= 4,
             "too few hypotheses ended with </s> to test anything: {out:?}"
@@ -264,13 +266,13 @@ fn n_best_lists_are_ordered_distinct_and_scored() {
                     assert_ne!(h.tokens, other.tokens, "duplicate hypothesis");
                 }
                 // The score is the model's own log-probability of the tokens.
-                let lp_forced = forced_logprob(&mt.model, src, &h.tokens, h.finished);
+                let lp_forced = forced_logprob(&mt.model, src, &h.tokens, h.finished());
                 assert!(
                     (lp_forced - h.logprob).abs() < 1e-3 * h.logprob.abs().max(1.0),
                     "{lp_forced} vs {}",
                     h.logprob
                 );
-                let len = h.tokens.len() + usize::from(h.finished);
+                let len = h.tokens.len() + usize::from(h.finished());
                 let want = if lp == 0.0 {
                     h.logprob
                 } else {
@@ -283,7 +285,7 @@ fn n_best_lists_are_ordered_distinct_and_scored() {
         let g = greedy(
             &mt.model,
             &refs(&srcs),
-            &GenerateOptions {
+            &DecodingOptions {
                 max_length: 24,
                 min_length: 3,
                 length_penalty: lp,
@@ -292,7 +294,7 @@ fn n_best_lists_are_ordered_distinct_and_scored() {
         )
         .unwrap();
         for (g, hyps) in g.iter().zip(&out) {
-            if g.finished && hyps[0].finished {
+            if g.finished() && hyps[0].finished() {
                 assert!(
                     hyps[0].score >= g.score - 1e-4,
                     "beam {} < greedy {}",
@@ -308,7 +310,7 @@ fn n_best_lists_are_ordered_distinct_and_scored() {
 fn special_tokens_never_reach_the_text() {
     let (_dir, mt) = checkpoint(6);
     let srcs = sources(&mt);
-    let opts = GenerateOptions {
+    let opts = DecodingOptions {
         beam: 3,
         n_best: 3,
         max_length: 40,
@@ -364,7 +366,7 @@ fn eight_bit_weights_agree_with_f32() {
         assert_eq!(la.len(), v);
     }
     // Batching stays exact with 8-bit weights.
-    let opts = GenerateOptions {
+    let opts = DecodingOptions {
         max_length: 20,
         ..Default::default()
     };
@@ -467,7 +469,7 @@ fn pytorch_model_bin_loads_the_same_weights() {
     let pth = MarianMt::load(pth_dir.path(), WeightFormat::F32).unwrap();
     assert!(pth.weights_file.ends_with("pytorch_model.bin"));
     let srcs = sources(&mt);
-    let opts = GenerateOptions {
+    let opts = DecodingOptions {
         beam: 3,
         max_length: 20,
         min_length: 2,

@@ -10,10 +10,12 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::hubserver::{EtagKind, HubServer};
-use dich::backend::marian::random::{write_checkpoint, RandomSpec};
+use dich::model::marian::random::{write_checkpoint, RandomSpec};
+use dich::types::{Lang, LangPair};
 use serde_json::Value;
 
 const SEED: &str = "seeds/vi-vtc-hanoi-convention-signing.txt";
+const SEED_EN: &str = "seeds/en-sggp-global-shield.txt";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -215,11 +217,164 @@ fn flags_a_backend_does_not_take_are_clear_errors() {
         ]),
         "--beam is not supported by chat.gguf",
     );
-    // Commands that prompt a chat model say so for a Marian model.
+    // Abstractive summaries need a chat model; an English text needs a
+    // model that translates English.
     fails_with(
-        dich(home.path()).args(["summarize", SEED, "--model", m]),
-        "is a Marian (encoder-decoder) model",
+        dich(home.path()).args(["summarize", SEED, "--model", m, "--method", "abstractive"]),
+        "--method abstractive is not supported by opus-mt-vi-en",
     );
+    fails_with(
+        dich(home.path()).args(["summarize", SEED_EN, "--model", m]),
+        "the text is English, but opus-mt-vi-en translates vi -> en only",
+    );
+    // The pair comes from the checkpoint's tokenizer_config.json, not its
+    // name: this one says English -> Vietnamese.
+    let other = home.path().join("opus-mt-vi-en-but-really-en-vi");
+    let spec = RandomSpec {
+        pair: Some(LangPair::from_source(Lang::En)),
+        ..RandomSpec::tiny(3)
+    };
+    write_checkpoint(&other, &spec, &root().join("tests/fixtures/spm/tiny.spm")).unwrap();
+    fails_with(
+        dich(home.path()).args(["translate", SEED, "--model", other.to_str().unwrap()]),
+        "opus-mt-vi-en-but-really-en-vi translates en -> vi, but --from vi --to en was asked",
+    );
+}
+
+/// `dich` with the default embedder from the shared cache (these tests'
+/// own cache has no models and cannot fetch).
+fn with_embedder(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
+    let dir = common::default_embedder_paths().path.parent().unwrap();
+    cmd.arg("--embedder").arg(dir)
+}
+
+#[test]
+fn summarize_batch_and_eval_translate_take_a_local_checkpoint() {
+    let home = tempfile::tempdir().unwrap();
+    let model = home.path().join("opus-mt-vi-en");
+    // No end-of-sentence bias: every translation runs to --max-length, so
+    // no target is empty and every sentence can enter the summary.
+    let spm = root().join("tests/fixtures/spm/tiny.spm");
+    write_checkpoint(&model, &RandomSpec::tiny(11), &spm).unwrap();
+    let m = model.to_str().unwrap();
+
+    // An extractive summary of the seed, translated by the checkpoint.
+    let out = run_json(with_embedder(dich(home.path()).args([
+        "summarize",
+        SEED,
+        "--model",
+        m,
+        "--max-length",
+        "16",
+        "--format",
+        "json",
+    ])));
+    check_document(&out);
+    assert_eq!(out["model"]["name"], "opus-mt-vi-en");
+    let sentences = out["summary"]["sentences"].as_array().unwrap();
+    assert_eq!(sentences.len(), 5);
+    let ids: Vec<u64> = out["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_u64().unwrap())
+        .collect();
+    for s in sentences {
+        for sup in s["support"].as_array().unwrap() {
+            assert!(ids.contains(&sup["segment"].as_u64().unwrap()), "{s}");
+        }
+    }
+
+    // A batch: Vietnamese records are translated, an English one is an
+    // `unsupported-pair` error record, and the rest go on.
+    let input = home.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"id": "vi", "text": "Sự kiện do Việt Nam đăng cai tổ chức tại Hà Nội. Hơn 100 đại biểu đã tham dự."}"#,
+            "\n",
+            r#"{"id": "en", "text": "The convention was signed in Hanoi.", "lang": "en"}"#,
+            "\n",
+            r#"{"id": "vi-2", "text": "Thủ tướng phát biểu tại lễ khai mạc."}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let output = home.path().join("out.jsonl");
+    let run = with_embedder(dich(home.path()).args([
+        "batch",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--model",
+        m,
+        "--beam",
+        "2",
+        "--max-length",
+        "16",
+        "--no-timings",
+    ]))
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    let text = std::fs::read_to_string(&output).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3);
+    let by_id = |id: &str| records.iter().find(|r| r["id"] == id).unwrap();
+    assert_eq!(by_id("en")["error"]["kind"], "unsupported-pair");
+    let inputs: Vec<Value> = std::fs::read_to_string(&input)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for id in ["vi", "vi-2"] {
+        let r = by_id(id);
+        assert!(r.get("error").is_none(), "{r}");
+        let rec = inputs.iter().find(|r| r["id"] == id).unwrap();
+        let source = rec["text"].as_str().unwrap();
+        for s in r["segments"].as_array().unwrap() {
+            let [a, b] = [0, 1].map(|i| s["source_span"][i].as_u64().unwrap() as usize);
+            assert_eq!(&source[a..b], s["source"].as_str().unwrap());
+            assert!(s["score"].as_f64().is_some(), "{s}");
+        }
+    }
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(home.path().join("out.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["settings"]["translator"]["name"], "opus-mt-vi-en");
+    assert_eq!(manifest["settings"]["beam"], 2);
+
+    // A dev set translated by the checkpoint and scored.
+    let pairs = home.path().join("pairs.tsv");
+    std::fs::write(
+        &pairs,
+        "Sự kiện do Việt Nam đăng cai tổ chức.\tThe event was hosted by Vietnam.\n\
+         Thủ tướng phát biểu tại lễ khai mạc.\tThe Prime Minister spoke at the opening.\n",
+    )
+    .unwrap();
+    let report = run_json(dich(home.path()).args([
+        "eval",
+        "translate",
+        pairs.to_str().unwrap(),
+        "--model",
+        m,
+        "--beam",
+        "2",
+        "--max-length",
+        "16",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(report["pairs"], 2);
+    assert_eq!(report["metrics"].as_array().unwrap().len(), 2);
+    assert_eq!(report["settings"]["model"], "opus-mt-vi-en");
+    assert_eq!(report["settings"]["decoding"], "beam 2");
+    assert!(report["timing"]["segments"].as_u64().unwrap() >= 2);
 }
 
 #[test]

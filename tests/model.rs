@@ -5,7 +5,9 @@ mod common;
 
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_qwen2::ModelWeights;
-use dich::translate::decode::{generate, GenerateConfig, StopReason};
+use dich::decode::causal::generate;
+use dich::decode::search::Hooks;
+use dich::decode::{DecodingOptions, LoopGuard, StopReason};
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     (a - b)
@@ -179,21 +181,27 @@ fn greedy_generation_stops_at_end_of_turn() {
     prompt.push(im_start);
     prompt.extend(prompt_ids("assistant\n"));
     let mut cache = lm.model.new_cache();
+    let opts = DecodingOptions {
+        max_length: 16,
+        stop_tokens: lm.stop_tokens.clone(),
+        loop_guard: Some(LoopGuard::default()),
+        ..DecodingOptions::default()
+    };
     let g = generate(
         lm.model.as_ref(),
         &mut cache,
         &prompt,
-        &lm.stop_tokens,
-        &GenerateConfig {
-            max_new_tokens: 16,
-            ..GenerateConfig::default()
-        },
+        &opts,
+        &mut Hooks::default(),
     )
-    .unwrap();
-    assert_eq!(g.stop, StopReason::EndOfTurn);
+    .unwrap()
+    .hypothesis;
+    assert_eq!(g.stop, StopReason::End);
     let text = lm.decode(&g.tokens).unwrap();
     assert!(text.contains("Paris"), "{text:?}");
     assert_eq!(cache.len(), prompt.len() + g.tokens.len());
+    // The log-probability of a greedy reply is that of its tokens: negative.
+    assert!(g.logprob < 0.0 && g.logprob.is_finite(), "{}", g.logprob);
 }
 
 #[test]

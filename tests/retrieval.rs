@@ -6,7 +6,7 @@
 mod common;
 
 use dich::align::{best_per_row, cosine_matrix, margin_matrix, MARGIN_K};
-use dich::backend::embedder::{EmbedKind, Embedder};
+use dich::model::embedder::{EmbedKind, Embedder};
 
 /// Share of rows whose best column is their own index.
 fn top1(m: &[Vec<f32>]) -> f64 {

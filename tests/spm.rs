@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use dich::error::Error;
-use dich::text::spm::{MarianVocab, SpmModel, SpmTokenizer, SPACE};
+use dich::format::spm::{MarianVocab, SpmModel, SpmTokenizer, SPACE};
+use dich::format::FormatError;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -130,9 +130,9 @@ fn offsets_point_into_the_input() {
     }
 }
 
-fn assert_spm_error(result: Result<SpmModel, Error>, what: &str) {
+fn assert_spm_error(result: Result<SpmModel, FormatError>, what: &str) {
     match result {
-        Err(Error::SentencePiece { path, .. }) => {
+        Err(FormatError::SentencePiece { path, .. }) => {
             assert!(path.ends_with("bad.spm"), "{what}: {path:?}")
         }
         Err(other) => panic!("{what}: unexpected error {other}"),

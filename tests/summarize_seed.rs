@@ -32,7 +32,7 @@ fn check_summary(docs: &[&Value], summary: &Value, k: usize) {
         assert!(s["en"].as_str().unwrap().len() > 10, "{s}");
         let vi = s["vi"].as_str().unwrap();
         assert!(
-            dich::text::lang::detect(vi) == dich::translate::Lang::Vi,
+            dich::text::lang::detect(vi) == dich::types::Lang::Vi,
             "not Vietnamese: {vi}"
         );
         for sup in s["support"].as_array().unwrap() {

@@ -40,7 +40,7 @@ fn tokenizer() -> &'static Tokenizer {
         let mut f = std::fs::File::open(path).unwrap();
         let content = Content::read(&mut f).unwrap();
         let (tok, info) =
-            dich::backend::tokenizer::from_gguf_metadata(&content.metadata, path).unwrap();
+            dich::format::gguf_tokenizer::from_gguf_metadata(&content.metadata, path).unwrap();
         assert_eq!(info.eos_token_id, Some(151645));
         assert!(!info.add_bos);
         assert!(info.chat_template.unwrap().contains("<|im_start|>"));

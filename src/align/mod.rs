@@ -14,12 +14,15 @@
 //! linked when it beats the threshold. [`Scorer`] computes the scores from an
 //! [`Embedder`]; the DP itself only sees numbers and is tested on tiny inputs.
 
+pub mod document;
 pub mod translation;
 
 use serde::Serialize;
 
-use crate::backend::embedder::{EmbedKind, Embedder};
 use crate::error::Result;
+use crate::kernels::vecmath::dot;
+use crate::model::embedder::{EmbedKind, Embedder};
+pub use crate::types::LinkKind;
 
 /// Neighbours averaged in the margin denominator.
 pub const MARGIN_K: usize = 4;
@@ -42,21 +45,6 @@ impl Default for AlignConfig {
             merge_penalty: 0.02,
         }
     }
-}
-
-/// The shape of one link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum LinkKind {
-    #[serde(rename = "1-1")]
-    OneOne,
-    #[serde(rename = "2-1")]
-    TwoOne,
-    #[serde(rename = "1-2")]
-    OneTwo,
-    #[serde(rename = "1-0")]
-    OneZero,
-    #[serde(rename = "0-1")]
-    ZeroOne,
 }
 
 /// One link of an alignment: indices into the two sentence lists (0, 1 or 2
@@ -86,10 +74,6 @@ pub fn cosine_matrix(a: &[Vec<f32>], b: &[Vec<f32>]) -> Vec<Vec<f32>> {
     a.iter()
         .map(|x| b.iter().map(|y| dot(x, y)).collect())
         .collect()
-}
-
-pub fn dot(x: &[f32], y: &[f32]) -> f32 {
-    x.iter().zip(y).map(|(p, q)| p * q).sum()
 }
 
 /// Mean of the `k` largest values (all of them when there are fewer).

@@ -18,8 +18,10 @@
 use serde::Serialize;
 
 use super::{cosine_matrix, margin_matrix, MARGIN_K};
-use crate::backend::embedder::{EmbedKind, Embedder};
 use crate::error::Result;
+use crate::model::embedder::{EmbedKind, Embedder};
+use crate::types::Flag;
+use crate::util::num::round_to;
 
 /// Robust z-score (in scaled MADs below the median) that marks an outlier.
 pub const OUTLIER_MADS: f32 = 3.5;
@@ -39,7 +41,7 @@ pub struct PairScore {
     /// Ratio margin of the pair within the document (3 decimals).
     pub score: f64,
     pub cosine: f64,
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
 }
 
 /// Scores `pairs` (source, target). Entries with `false` in `scored` (bylines
@@ -68,18 +70,12 @@ pub fn score_pairs(
     let mut out = vec![None; pairs.len()];
     for ((k, &i), flags) in idx.iter().enumerate().zip(flags) {
         out[i] = Some(PairScore {
-            score: round3(scores[k].0),
-            cosine: round3(scores[k].1),
+            score: round_to(scores[k].0 as f64, 3),
+            cosine: round_to(scores[k].1 as f64, 3),
             flags,
         });
     }
     Ok(out)
-}
-
-/// Scores leave the library as f64 with 3 decimals, so JSON shows `1.052`
-/// rather than the f64 widening of an f32 (`1.0520000457763672`).
-pub fn round3(x: f32) -> f64 {
-    (x as f64 * 1000.0).round() / 1000.0
 }
 
 /// Non-whitespace characters.
@@ -102,7 +98,7 @@ fn median(v: &mut [f32]) -> f32 {
 
 /// The flags of each pair from `(margin, cosine)` scores and `(source,
 /// target)` lengths. Pure, so the rules are tested without a model.
-pub fn flag_pairs(scores: &[(f32, f32)], lengths: &[(usize, usize)]) -> Vec<Vec<String>> {
+pub fn flag_pairs(scores: &[(f32, f32)], lengths: &[(usize, usize)]) -> Vec<Vec<Flag>> {
     let n = scores.len();
     let with_stats = n >= MIN_PAIRS_FOR_STATS;
     let mut m: Vec<f32> = scores.iter().map(|s| s.0).collect();
@@ -125,14 +121,14 @@ pub fn flag_pairs(scores: &[(f32, f32)], lengths: &[(usize, usize)]) -> Vec<Vec<
             let mut f = Vec::new();
             let outlier = with_stats && (med - margin) / mad > OUTLIER_MADS;
             if *margin < LOW_MARGIN || outlier {
-                f.push("low-score".to_string());
+                f.push(Flag::LowScore);
             }
             if length_stats && *s >= MIN_LENGTH_CHARS {
                 let r = *t as f32 / *s as f32;
                 if r < med_ratio * SHORT_FACTOR {
-                    f.push("likely-omission".to_string());
+                    f.push(Flag::LikelyOmission);
                 } else if r > med_ratio * LONG_FACTOR {
-                    f.push("likely-addition".to_string());
+                    f.push(Flag::LikelyAddition);
                 }
             }
             f

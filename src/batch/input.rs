@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::translate::Lang;
+use crate::types::Lang;
 
 /// What a failed record says: a stable `kind` for programs and a message
 /// for people. Kinds: `bad-json`, `not-object`, `missing-id`, `bad-id`,
@@ -179,6 +179,44 @@ fn parse_line(raw: &[u8], line: usize, line_start: usize, max_chars: usize) -> R
         fields: Map::new(),
         work: Err(RecordError::new("internal", "unparsed")),
     };
+    let work = parse_fields(&mut rec, raw, line, line_start, max_chars);
+    rec.work = work;
+    rec
+}
+
+/// Fills in `rec`'s id and extra fields from the line, as far as they can be
+/// read, and returns its work or what is wrong with it.
+fn parse_fields(
+    rec: &mut Record,
+    raw: &[u8],
+    line: usize,
+    line_start: usize,
+    max_chars: usize,
+) -> std::result::Result<Work, RecordError> {
+    let (mut obj, bad_utf8) = parse_object(raw, line, line_start)?;
+    let id = obj.remove("id");
+    let text = obj.remove("text");
+    let lang = obj.remove("lang");
+    rec.fields = obj;
+    rec.id = Some(parse_id(id, line)?);
+    if let Some(at) = bad_utf8 {
+        return Err(RecordError::new(
+            "invalid-utf8",
+            format!("line {line}: not valid UTF-8 at byte offset {at} of the input"),
+        ));
+    }
+    let text = parse_text(text, line)?;
+    let lang = parse_lang(lang, line)?;
+    check_text(text, &format!("line {line}"), max_chars).map(|text| Work { text, lang })
+}
+
+/// The line as a JSON object, and the input byte offset of its first invalid
+/// UTF-8 byte if it has one.
+fn parse_object(
+    raw: &[u8],
+    line: usize,
+    line_start: usize,
+) -> std::result::Result<(Map<String, Value>, Option<usize>), RecordError> {
     // Invalid UTF-8 is reported with its byte offset; the record is still
     // read with replacement characters so that its id can be named.
     let (text, bad_utf8) = match std::str::from_utf8(raw) {
@@ -202,100 +240,78 @@ fn parse_line(raw: &[u8], line: usize, line_start: usize, max_chars: usize) -> R
             } else {
                 "bad-json"
             };
-            rec.work = Err(RecordError::new(kind, message));
-            return rec;
+            return Err(RecordError::new(kind, message));
         }
     };
-    let Value::Object(mut obj) = value else {
-        rec.work = Err(RecordError::new(
+    let Value::Object(obj) = value else {
+        return Err(RecordError::new(
             "not-object",
             format!(
                 "line {line}: a record must be a JSON object with `id` and `text`, found {}",
                 json_type(&value)
             ),
         ));
-        return rec;
     };
-    let id = obj.remove("id");
-    let text = obj.remove("text");
-    let lang = obj.remove("lang");
-    rec.fields = obj;
+    Ok((obj, bad_utf8))
+}
+
+/// The record's `id`: a non-empty string or an integer.
+fn parse_id(id: Option<Value>, line: usize) -> std::result::Result<Value, RecordError> {
     match id {
-        None | Some(Value::Null) => {
-            rec.work = Err(RecordError::new(
-                "missing-id",
-                format!("line {line}: the record has no `id`"),
-            ));
-            return rec;
-        }
-        Some(v @ Value::String(_)) if v.as_str().is_some_and(|s| !s.trim().is_empty()) => {
-            rec.id = Some(v)
-        }
-        Some(v @ Value::Number(_)) if v.is_i64() || v.is_u64() => rec.id = Some(v),
-        Some(v) => {
-            rec.work = Err(RecordError::new(
-                "bad-id",
-                format!(
-                    "line {line}: `id` must be a non-empty string or an integer, found {}",
-                    json_type(&v)
-                ),
-            ));
-            return rec;
-        }
+        None | Some(Value::Null) => Err(RecordError::new(
+            "missing-id",
+            format!("line {line}: the record has no `id`"),
+        )),
+        Some(v @ Value::String(_)) if v.as_str().is_some_and(|s| !s.trim().is_empty()) => Ok(v),
+        Some(v @ Value::Number(_)) if v.is_i64() || v.is_u64() => Ok(v),
+        Some(v) => Err(RecordError::new(
+            "bad-id",
+            format!(
+                "line {line}: `id` must be a non-empty string or an integer, found {}",
+                json_type(&v)
+            ),
+        )),
     }
-    if let Some(at) = bad_utf8 {
-        rec.work = Err(RecordError::new(
-            "invalid-utf8",
-            format!("line {line}: not valid UTF-8 at byte offset {at} of the input"),
-        ));
-        return rec;
+}
+
+/// The record's `text`, which must be a string.
+fn parse_text(text: Option<Value>, line: usize) -> std::result::Result<String, RecordError> {
+    match text {
+        Some(Value::String(t)) => Ok(t),
+        None | Some(Value::Null) => Err(RecordError::new(
+            "missing-text",
+            format!("line {line}: the record has no `text`"),
+        )),
+        Some(v) => Err(RecordError::new(
+            "bad-text",
+            format!(
+                "line {line}: `text` must be a string, found {}",
+                json_type(&v)
+            ),
+        )),
     }
-    let text = match text {
-        Some(Value::String(t)) => t,
-        None | Some(Value::Null) => {
-            rec.work = Err(RecordError::new(
-                "missing-text",
-                format!("line {line}: the record has no `text`"),
-            ));
-            return rec;
-        }
-        Some(v) => {
-            rec.work = Err(RecordError::new(
-                "bad-text",
-                format!(
-                    "line {line}: `text` must be a string, found {}",
-                    json_type(&v)
-                ),
-            ));
-            return rec;
-        }
-    };
-    let lang = match lang {
-        None | Some(Value::Null) => None,
-        Some(Value::String(code)) if code == "auto" => None,
+}
+
+/// The record's optional `lang`: `vi`, `en`, or `auto` (the same as none).
+fn parse_lang(lang: Option<Value>, line: usize) -> std::result::Result<Option<Lang>, RecordError> {
+    match lang {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(code)) if code == "auto" => Ok(None),
         Some(Value::String(code)) => match Lang::parse(&code) {
-            Some(l) => Some(l),
-            None => {
-                rec.work = Err(RecordError::new(
-                    "bad-lang",
-                    format!("line {line}: `lang` {code:?} is not vi, en or auto"),
-                ));
-                return rec;
-            }
-        },
-        Some(v) => {
-            rec.work = Err(RecordError::new(
+            Some(l) => Ok(Some(l)),
+            None => Err(RecordError::new(
                 "bad-lang",
-                format!(
-                    "line {line}: `lang` must be a string, found {}",
-                    json_type(&v)
-                ),
-            ));
-            return rec;
-        }
-    };
-    rec.work = check_text(text, &format!("line {line}"), max_chars).map(|text| Work { text, lang });
-    rec
+                format!("line {line}: `lang` {code:?} is not vi, en or auto"),
+            )),
+        },
+        Some(v) => Err(RecordError::new(
+            "bad-lang",
+            format!(
+                "line {line}: `lang` must be a string, found {}",
+                json_type(&v)
+            ),
+        )),
+    }
 }
 
 /// The checks every text gets, from a JSONL record or a file.

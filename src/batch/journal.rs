@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use super::input::{id_key, line_key};
 use crate::error::{Error, Result};
+use crate::input::InputError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Src {
@@ -196,90 +197,11 @@ impl Journal {
             next_seq: 0,
         };
         let mut rec = Recovery::default();
-        let mut dirty = false;
-
-        // The consolidated output from earlier runs.
-        let mut all = Lines::open(out)?.into_iter().flatten().peekable();
-        while let Some(l) = all.next() {
-            let l = l?;
-            let last = all.peek().is_none();
-            if l.bytes.iter().all(u8::is_ascii_whitespace) && l.terminated {
-                continue;
-            }
-            match parse_record(&l.bytes) {
-                Some((key, failed)) if l.terminated => {
-                    journal.add_loaded(key, Src::Out, &l, failed, &mut rec);
-                }
-                parsed if last => {
-                    let what = if parsed.is_some() {
-                        "has no final newline"
-                    } else {
-                        "is incomplete"
-                    };
-                    let msg = format!(
-                        "{}: the last line (line {}, byte offset {}) {what}: it was cut off by an earlier writer; moved it to {} and its record will be redone",
-                        out.display(),
-                        l.number,
-                        l.offset,
-                        journal.rejected.display()
-                    );
-                    tracing::warn!("{msg}");
-                    rec.warnings.push(msg);
-                    journal.reject(&l.bytes)?;
-                    dirty = true;
-                }
-                _ => {
-                    return Err(Error::InvalidDocument {
-                        input: out.display().to_string(),
-                        message: format!(
-                            "line {} (byte offset {}) is not a dich batch record (a JSON object with `id`); refusing to resume into this file. Use another output path, or fix or remove that line",
-                            l.number, l.offset
-                        ),
-                    });
-                }
-            }
-        }
-
-        // Records an interrupted run finished but did not consolidate.
-        let mut part_lines = Lines::open(&journal.part)?.into_iter().flatten().peekable();
-        let mut part_len = 0;
-        while let Some(l) = part_lines.next() {
-            let l = l?;
-            part_len = l.offset + l.bytes.len() as u64 + u64::from(l.terminated);
-            let last = part_lines.peek().is_none();
-            match parse_record(&l.bytes) {
-                Some((key, failed)) if l.terminated => {
-                    if journal.entries.contains_key(&key) {
-                        continue; // consolidated before the part was emptied
-                    }
-                    journal.add_loaded(key, Src::Part, &l, failed, &mut rec);
-                    rec.from_part += 1;
-                    dirty = true;
-                }
-                _ if last => {
-                    tracing::info!(
-                        "{}: dropped a partial record at byte offset {} (a write cut off by the interruption); it will be redone",
-                        journal.part.display(),
-                        l.offset
-                    );
-                    rec.dropped_partial = true;
-                    dirty = true;
-                }
-                _ => {
-                    return Err(Error::InvalidDocument {
-                        input: journal.part.display().to_string(),
-                        message: format!(
-                            "line {} (byte offset {}) is corrupt (not a whole record, and not the last line); move this file away to resume without the records it holds",
-                            l.number, l.offset
-                        ),
-                    });
-                }
-            }
-        }
-        journal.part_len = part_len;
+        let mut dirty = journal.load_out(&mut rec)?;
+        dirty |= journal.load_part(&mut rec)?;
         // Anything left in the part (even records already in OUT) is folded
         // in and the part emptied.
-        dirty |= part_len > 0;
+        dirty |= journal.part_len > 0;
 
         if retry_failed {
             let before = journal.entries.len();
@@ -293,6 +215,96 @@ impl Journal {
             journal.checkpoint(order)?;
         }
         Ok((journal, rec))
+    }
+
+    /// The consolidated output from earlier runs. Returns whether the
+    /// journal needs a checkpoint.
+    fn load_out(&mut self, rec: &mut Recovery) -> Result<bool> {
+        let mut dirty = false;
+        let mut all = Lines::open(&self.out)?.into_iter().flatten().peekable();
+        while let Some(l) = all.next() {
+            let l = l?;
+            let last = all.peek().is_none();
+            if l.bytes.iter().all(u8::is_ascii_whitespace) && l.terminated {
+                continue;
+            }
+            match parse_record(&l.bytes) {
+                Some((key, failed)) if l.terminated => {
+                    self.add_loaded(key, Src::Out, &l, failed, rec);
+                }
+                parsed if last => {
+                    let what = if parsed.is_some() {
+                        "has no final newline"
+                    } else {
+                        "is incomplete"
+                    };
+                    let msg = format!(
+                        "{}: the last line (line {}, byte offset {}) {what}: it was cut off by an earlier writer; moved it to {} and its record will be redone",
+                        self.out.display(),
+                        l.number,
+                        l.offset,
+                        self.rejected.display()
+                    );
+                    tracing::warn!("{msg}");
+                    rec.warnings.push(msg);
+                    self.reject(&l.bytes)?;
+                    dirty = true;
+                }
+                _ => {
+                    return Err(InputError::InvalidDocument {
+                        input: self.out.display().to_string(),
+                        message: format!(
+                            "line {} (byte offset {}) is not a dich batch record (a JSON object with `id`); refusing to resume into this file. Use another output path, or fix or remove that line",
+                            l.number, l.offset
+                        ),
+                    }.into());
+                }
+            }
+        }
+        Ok(dirty)
+    }
+
+    /// Records an interrupted run finished but did not consolidate. Returns
+    /// whether the journal needs a checkpoint.
+    fn load_part(&mut self, rec: &mut Recovery) -> Result<bool> {
+        let mut dirty = false;
+        let mut part_lines = Lines::open(&self.part)?.into_iter().flatten().peekable();
+        let mut part_len = 0;
+        while let Some(l) = part_lines.next() {
+            let l = l?;
+            part_len = l.offset + l.bytes.len() as u64 + u64::from(l.terminated);
+            let last = part_lines.peek().is_none();
+            match parse_record(&l.bytes) {
+                Some((key, failed)) if l.terminated => {
+                    if self.entries.contains_key(&key) {
+                        continue; // consolidated before the part was emptied
+                    }
+                    self.add_loaded(key, Src::Part, &l, failed, rec);
+                    rec.from_part += 1;
+                    dirty = true;
+                }
+                _ if last => {
+                    tracing::info!(
+                        "{}: dropped a partial record at byte offset {} (a write cut off by the interruption); it will be redone",
+                        self.part.display(),
+                        l.offset
+                    );
+                    rec.dropped_partial = true;
+                    dirty = true;
+                }
+                _ => {
+                    return Err(InputError::InvalidDocument {
+                        input: self.part.display().to_string(),
+                        message: format!(
+                            "line {} (byte offset {}) is corrupt (not a whole record, and not the last line); move this file away to resume without the records it holds",
+                            l.number, l.offset
+                        ),
+                    }.into());
+                }
+            }
+        }
+        self.part_len = part_len;
+        Ok(dirty)
     }
 
     fn add_loaded(&mut self, key: String, src: Src, l: &Line, failed: bool, rec: &mut Recovery) {

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::input::InputKind;
 use super::shard::Shard;
 use crate::error::{Error, Result};
+use crate::input::InputError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -108,19 +109,20 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path, e)),
         };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| Error::InvalidDocument {
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            InputError::InvalidDocument {
                 input: path.display().to_string(),
                 message: format!("not a dich batch manifest: {e}"),
-            })
+            }
+            .into()
+        })
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
         text.push('\n');
-        crate::models::store::write_atomic(path, text.as_bytes()).map_err(|e| Error::io(path, e))
+        crate::util::fs::write_atomic(path, text.as_bytes()).map_err(|e| Error::io(path, e))
     }
 }
 

@@ -10,6 +10,7 @@ use super::input::{self, BatchInput};
 use super::journal::{record_key, sibling};
 use super::manifest::{self, Counts, InputInfo, Manifest};
 use crate::error::{Error, Result};
+use crate::input::InputError;
 
 #[derive(Debug, Clone)]
 pub struct MergeOptions {
@@ -94,13 +95,41 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
         ));
     }
     let mut report = MergeReport::default();
+    let manifests = load_manifests(opts, &mut report)?;
+    check_manifests(opts, &manifests, &mut report);
+
+    let found = read_shards(opts, &mut report)?;
+
+    let input = read_input(opts, &manifests)?;
+    let order: HashMap<&str, usize> = match &input {
+        Some(inp) => check_against_input(inp, &manifests, &found, &mut report),
+        None => {
+            check_counts(&manifests, &found, &mut report);
+            HashMap::new()
+        }
+    };
+    report.records = found.len();
+    report.failed = found.values().filter(|f| f.failed).count();
+
+    if report.complete() || opts.allow_gaps {
+        write_merged(opts, &found, &order)?;
+        write_manifest(opts, &manifests, input.as_ref(), &report)?;
+        report.written = true;
+    }
+    Ok(report)
+}
+
+/// Each shard's manifest (`None` where it has none), noting shards whose run
+/// is unfinished.
+fn load_manifests(opts: &MergeOptions, report: &mut MergeReport) -> Result<Vec<Option<Manifest>>> {
     let mut manifests: Vec<Option<Manifest>> = Vec::new();
     for path in &opts.shards {
         if path == &opts.output {
-            return Err(Error::InvalidDocument {
+            return Err(InputError::InvalidDocument {
                 input: path.display().to_string(),
                 message: "is both a shard and the merge output".into(),
-            });
+            }
+            .into());
         }
         if sibling(path, ".part").exists() {
             report.problems.push(format!(
@@ -111,9 +140,11 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
         }
         manifests.push(Manifest::load(&manifest::manifest_path(path))?);
     }
-    check_manifests(opts, &manifests, &mut report);
+    Ok(manifests)
+}
 
-    // Every record of every shard, by key.
+/// Every record of every shard, by key; repeated keys go to the report.
+fn read_shards(opts: &MergeOptions, report: &mut MergeReport) -> Result<HashMap<String, Found>> {
     let mut found: HashMap<String, Found> = HashMap::new();
     let mut seq = 0;
     for (fi, path) in opts.shards.iter().enumerate() {
@@ -121,12 +152,12 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
         let mut number = 0;
         for raw in text.split_inclusive(|&b| b == b'\n') {
             number += 1;
-            let bad = |why: &str| Error::InvalidDocument {
+            let bad = |why: &str| InputError::InvalidDocument {
                 input: path.display().to_string(),
                 message: format!("line {number}: {why}"),
             };
             if !raw.ends_with(b"\n") {
-                return Err(bad("the last line has no newline (a cut-off record); run this shard's command again to repair and finish it"));
+                return Err(bad("the last line has no newline (a cut-off record); run this shard's command again to repair and finish it").into());
             }
             let line =
                 std::str::from_utf8(&raw[..raw.len() - 1]).map_err(|_| bad("not valid UTF-8"))?;
@@ -157,8 +188,11 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
             seq += 1;
         }
     }
+    Ok(found)
+}
 
-    // What should be there: the input's records.
+/// What should be there: the input's records, when the input can be read.
+fn read_input(opts: &MergeOptions, manifests: &[Option<Manifest>]) -> Result<Option<BatchInput>> {
     let input_spec = opts.input.clone().or_else(|| {
         manifests
             .iter()
@@ -167,73 +201,89 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
             .find(|i| i.kind != input::InputKind::Stdin)
             .map(|i| i.path.clone())
     });
-    let input: Option<BatchInput> = match &input_spec {
+    Ok(match &input_spec {
         Some(spec) if opts.input.is_some() || Path::new(spec).exists() => {
             Some(input::read(spec, usize::MAX)?)
         }
         _ => None,
-    };
-    let mut order: HashMap<&str, usize> = HashMap::new();
-    if let Some(inp) = &input {
-        report.checked_against_input = true;
-        let want = manifests
-            .iter()
-            .flatten()
-            .map(|m| m.input.sha256.as_str())
-            .next();
-        if want.is_some_and(|w| w != inp.sha256) {
-            report.problems.push(format!(
-                "{}: the input changed since the shards ran (sha256 differs from their manifests)",
-                inp.name
-            ));
-        }
-        for r in &inp.records {
-            order.insert(r.key.as_str(), r.order);
-            if !found.contains_key(&r.key) {
-                report.missing.push(r.label());
-            }
-        }
-        report.unknown = found
-            .keys()
-            .filter(|k| !order.contains_key(k.as_str()))
-            .count();
-        if report.unknown > 0 {
-            report.problems.push(format!(
-                "{} output record(s) are not in the input {}",
-                report.unknown, inp.name
-            ));
-        }
-    } else {
-        // No input to compare with: the manifests' counts must add up.
-        let selected: usize = manifests.iter().flatten().map(|m| m.counts.selected).sum();
-        if manifests.iter().any(Option::is_none) {
-            report.problems.push(
-                "no input to check against (give --input) and some shards have no manifest".into(),
-            );
-        } else if selected != found.len() {
-            report.problems.push(format!(
-                "the shards selected {selected} records but {} are present (give --input to list the missing ones)",
-                found.len()
-            ));
-        }
-    }
-    report.records = found.len();
-    report.failed = found.values().filter(|f| f.failed).count();
+    })
+}
 
-    if report.complete() || opts.allow_gaps {
-        let mut rows: Vec<(&String, &Found)> = found.iter().collect();
-        rows.sort_by_key(|(k, f)| (order.get(k.as_str()).copied().unwrap_or(usize::MAX), f.seq));
-        let mut text = String::new();
-        for (_, f) in rows {
-            text.push_str(&f.line);
-            text.push('\n');
-        }
-        crate::models::store::write_atomic(&opts.output, text.as_bytes())
-            .map_err(|e| Error::io(&opts.output, e))?;
-        write_manifest(opts, &manifests, input.as_ref(), &report)?;
-        report.written = true;
+/// Compares the records found with the input's, noting what is missing or
+/// unknown; returns each input key's position in the input.
+fn check_against_input<'a>(
+    inp: &'a BatchInput,
+    manifests: &[Option<Manifest>],
+    found: &HashMap<String, Found>,
+    report: &mut MergeReport,
+) -> HashMap<&'a str, usize> {
+    let mut order: HashMap<&str, usize> = HashMap::new();
+    report.checked_against_input = true;
+    let want = manifests
+        .iter()
+        .flatten()
+        .map(|m| m.input.sha256.as_str())
+        .next();
+    if want.is_some_and(|w| w != inp.sha256) {
+        report.problems.push(format!(
+            "{}: the input changed since the shards ran (sha256 differs from their manifests)",
+            inp.name
+        ));
     }
-    Ok(report)
+    for r in &inp.records {
+        order.insert(r.key.as_str(), r.order);
+        if !found.contains_key(&r.key) {
+            report.missing.push(r.label());
+        }
+    }
+    report.unknown = found
+        .keys()
+        .filter(|k| !order.contains_key(k.as_str()))
+        .count();
+    if report.unknown > 0 {
+        report.problems.push(format!(
+            "{} output record(s) are not in the input {}",
+            report.unknown, inp.name
+        ));
+    }
+    order
+}
+
+/// No input to compare with: the manifests' counts must add up.
+fn check_counts(
+    manifests: &[Option<Manifest>],
+    found: &HashMap<String, Found>,
+    report: &mut MergeReport,
+) {
+    let selected: usize = manifests.iter().flatten().map(|m| m.counts.selected).sum();
+    if manifests.iter().any(Option::is_none) {
+        report
+            .problems
+            .push("no input to check against and some shards have no manifest".into());
+    } else if selected != found.len() {
+        report.problems.push(format!(
+            "the shards selected {selected} records but {} are present",
+            found.len()
+        ));
+    }
+}
+
+/// Writes the records found to the output, in input order where known, else
+/// in the order the shards gave them.
+fn write_merged(
+    opts: &MergeOptions,
+    found: &HashMap<String, Found>,
+    order: &HashMap<&str, usize>,
+) -> Result<()> {
+    let mut rows: Vec<(&String, &Found)> = found.iter().collect();
+    rows.sort_by_key(|(k, f)| (order.get(k.as_str()).copied().unwrap_or(usize::MAX), f.seq));
+    let mut text = String::new();
+    for (_, f) in rows {
+        text.push_str(&f.line);
+        text.push('\n');
+    }
+    crate::util::fs::write_atomic(&opts.output, text.as_bytes())
+        .map_err(|e| Error::io(&opts.output, e))
 }
 
 fn check_manifests(opts: &MergeOptions, manifests: &[Option<Manifest>], report: &mut MergeReport) {

@@ -5,7 +5,21 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+/// A shard that cannot be used. The command line says which flag it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// `K/N` written wrong.
+    #[error("`{spec}`: {why}; expected K/N with 0 <= K < N (e.g. 0/4), or auto")]
+    Spec { spec: String, why: &'static str },
+    /// The scheduler's variables do not make a shard.
+    #[error("{0}")]
+    Environment(String),
+    /// No scheduler's variables at all.
+    #[error("not inside a Slurm job array (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)")]
+    NoScheduler,
+}
+
+type Result<T> = std::result::Result<T, ShardError>;
 
 /// Shard `index` of `count` (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,9 +54,9 @@ impl Shard {
         if spec == "auto" {
             return Shard::from_env(|k| std::env::var(k).ok());
         }
-        let bad = |why: &str| Error::InvalidDocument {
-            input: "--shard".into(),
-            message: format!("`{spec}`: {why}; expected K/N with 0 <= K < N (e.g. 0/4), or auto"),
+        let bad = |why: &'static str| ShardError::Spec {
+            spec: spec.to_string(),
+            why,
         };
         let (k, n) = spec.split_once('/').ok_or_else(|| bad("no `/`"))?;
         let k: usize = k.trim().parse().map_err(|_| bad("K is not a number"))?;
@@ -61,10 +75,7 @@ impl Shard {
     ///   `DICH_SHARD_COUNT`, which the Job sets to its `completions`
     ///   (Kubernetes does not expose that count to the pod).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Shard> {
-        let bad = |message: String| Error::InvalidDocument {
-            input: "--shard auto".into(),
-            message,
-        };
+        let bad = ShardError::Environment;
         let num = |name: &str| -> Result<Option<usize>> {
             match var(name) {
                 None => Ok(None),
@@ -96,9 +107,7 @@ impl Shard {
             })?;
             Shard { index, count }
         } else {
-            return Err(bad(
-                "not inside a Slurm job array (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX); use --shard K/N".into(),
-            ));
+            return Err(ShardError::NoScheduler);
         };
         if shard.count == 0 || shard.index >= shard.count {
             return Err(bad(format!(
@@ -128,7 +137,7 @@ mod tests {
         assert_eq!(Shard::parse("2/5").unwrap(), Shard { index: 2, count: 5 });
         for bad in ["5/5", "1", "a/3", "0/0", "-1/3"] {
             let e = Shard::parse(bad).unwrap_err().to_string();
-            assert!(e.starts_with("--shard: "), "{e}");
+            assert!(e.starts_with(&format!("`{bad}`: ")), "{e}");
         }
     }
 
@@ -167,8 +176,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("DICH_SHARD_COUNT"), "{e}");
-        let e = Shard::from_env(env(&[])).unwrap_err().to_string();
-        assert!(e.contains("use --shard K/N"), "{e}");
+        let e = Shard::from_env(env(&[])).unwrap_err();
+        assert_eq!(e, ShardError::NoScheduler);
         let e = Shard::from_env(env(&[
             ("JOB_COMPLETION_INDEX", "2"),
             ("DICH_SHARD_COUNT", "2"),

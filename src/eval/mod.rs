@@ -14,6 +14,7 @@ pub mod chrf;
 pub mod corpus;
 pub mod pairs;
 pub mod pystr;
+pub mod report;
 pub mod rouge;
 pub mod ter;
 pub mod tok13a;

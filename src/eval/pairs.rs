@@ -7,11 +7,10 @@
 //! context. A pair's hypothesis is the translation of its segments joined
 //! by one space.
 
-use crate::backend::LoadedLm;
 use crate::error::Result;
-use crate::pipeline::ProgressEvent;
 use crate::text::segment;
-use crate::translate::{RunStats, TranslateOptions, Translator};
+use crate::translate::{Engine, ProgressEvent, RunStats, TranslateOptions};
+use crate::types::{Flag, LangPair};
 
 /// One usable line of a pairs file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,14 +69,15 @@ pub fn parse_pairs(text: &str) -> (Vec<Pair>, Vec<BadLine>) {
 pub struct Translated {
     pub hypotheses: Vec<String>,
     /// Flags of each pair's segments (deduplicated).
-    pub flags: Vec<Vec<String>>,
+    pub flags: Vec<Vec<Flag>>,
     pub stats: RunStats,
 }
 
 /// Translates every pair's source with the pipeline (see the module docs).
 /// `progress` is told the number of segments once, then called after each.
 pub fn translate_pairs(
-    lm: &LoadedLm,
+    engine: &Engine,
+    pair: LangPair,
     opts: &TranslateOptions,
     pairs: &[Pair],
     progress: &(dyn Fn(ProgressEvent) + Sync),
@@ -96,14 +96,11 @@ pub fn translate_pairs(
     }
     let segments = segment(&doc);
     progress(ProgressEvent::Start(segments.len()));
-    let mut translator = Translator::new(lm, opts.clone())?;
-    translator.take_stats();
-    let (results, _) =
-        translator.translate_segments_lanes(&doc, &segments, opts.lanes, true, |_| {
-            progress(ProgressEvent::Segment)
-        })?;
+    let mut translator = engine.translator(pair, opts)?;
+    let run = translator.translate(&doc, &segments, &|_| progress(ProgressEvent::Segment))?;
+    let results = run.segments;
     let mut hypotheses = vec![String::new(); pairs.len()];
-    let mut flags: Vec<Vec<String>> = vec![Vec::new(); pairs.len()];
+    let mut flags: Vec<Vec<Flag>> = vec![Vec::new(); pairs.len()];
     for (seg, r) in segments.iter().zip(results) {
         let Some(k) = ranges.iter().position(|rg| rg.contains(&seg.start)) else {
             continue;
@@ -123,7 +120,7 @@ pub fn translate_pairs(
             }
         }
     }
-    let stats = translator.take_stats();
+    let stats: RunStats = run.stats;
     Ok((
         Translated {
             hypotheses,

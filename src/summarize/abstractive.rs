@@ -5,17 +5,21 @@
 
 use std::time::Instant;
 
-use super::{
-    mark_sharing, supporting_docs, Method, Summary, SummaryOptions, SummarySentence, Units,
-};
-use crate::backend::embedder::{EmbedKind, Embedder};
-use crate::backend::LoadedLm;
+use super::{mark_sharing, supporting_docs, SummaryOptions, Units};
+use crate::decode::causal::generate;
+use crate::decode::search::Hooks;
+use crate::decode::{DecodingOptions, LoopGuard, StopReason};
 use crate::error::Result;
-use crate::output::TranslationDocument;
-use crate::text::{segment, Segment, SegmentKind};
-use crate::translate::decode::{generate_until, GenerateConfig, StopReason};
-use crate::translate::prompt::PromptBuilder;
-use crate::translate::{check, Lang, TranslateOptions, Translator};
+use crate::model::embedder::{EmbedKind, Embedder};
+use crate::model::LoadedLm;
+use crate::text::segment;
+use crate::translate::llm::prompt::PromptBuilder;
+use crate::translate::llm::LlmTranslator;
+use crate::translate::{check, TranslateOptions, LOOP_PENALTY};
+use crate::types::{
+    Flag, Lang, LangPair, Method, Segment, SegmentKind, Summary, SummarySentence,
+    TranslationDocument,
+};
 
 const SYSTEM: &str = "You are a careful news editor. You write short, factual English summaries \
 using only facts stated in the articles you are given. You never add names, numbers, places or \
@@ -23,9 +27,6 @@ claims that the articles do not contain.";
 
 /// Tokens allowed per requested summary sentence (plus a fixed allowance).
 const TOKENS_PER_SENTENCE: usize = 60;
-
-/// Process flags of a translation that say nothing about its quality.
-const PROCESS_FLAGS: [&str; 3] = ["retried-alone", "repetition", "verbatim"];
 
 /// The English text of a document: its sentences and headings, a paragraph
 /// per line (bylines and captions left out).
@@ -181,10 +182,12 @@ pub fn abstractive(
     let k = opts.length.count(units.units.len().max(1));
     let prompts = PromptBuilder::new(lm)?;
     let prompt = prompts.chat(SYSTEM, &user_message(docs, k))?;
-    let cfg = GenerateConfig {
-        max_new_tokens: TOKENS_PER_SENTENCE * k + 64,
-        seed,
-        ..GenerateConfig::default()
+    let opts = DecodingOptions {
+        max_length: TOKENS_PER_SENTENCE * k + 64,
+        stop_tokens: lm.stop_tokens.clone(),
+        loop_guard: Some(LoopGuard::default()),
+        scores: false,
+        ..DecodingOptions::default()
     };
     let start = Instant::now();
     // Stop once the model starts sentence k + 1: it often keeps going, and
@@ -196,37 +199,35 @@ pub fn abstractive(
                 .decode(tokens)
                 .is_ok_and(|text| split_summary(&text, k).1 > k)
     };
-    let mut write = |cfg: &GenerateConfig| {
+    let mut write = |opts: &DecodingOptions| {
         let mut cache = lm.model.new_cache();
-        generate_until(
-            lm.model.as_ref(),
-            &mut cache,
-            &prompt,
-            &lm.stop_tokens,
-            cfg,
-            &mut enough,
-        )
+        let mut hooks = Hooks {
+            stop_when: Some(&mut enough),
+            on_step: None,
+        };
+        generate(lm.model.as_ref(), &mut cache, &prompt, opts, &mut hooks)
     };
-    let mut g = write(&cfg)?;
-    if g.stop == StopReason::Repetition {
-        g = write(&GenerateConfig {
-            repeat_penalty: Some((1.3, 64)),
-            ..cfg
+    let mut g = write(&opts)?;
+    if g.hypothesis.stop == StopReason::Loop {
+        g = write(&DecodingOptions {
+            repetition_penalty: LOOP_PENALTY.0,
+            repetition_window: Some(LOOP_PENALTY.1),
+            ..opts
         })?;
     }
-    let reply = lm.decode(&g.tokens)?;
+    let reply = lm.decode(&g.hypothesis.tokens)?;
     tracing::info!(
         "summary written: {} prompt tokens in {:.1}s, {} generated in {:.1}s ({:.1}s in all)",
-        g.prompt_tokens,
-        g.prompt_seconds,
-        g.tokens.len(),
-        g.generate_seconds,
+        g.stats.prompt_tokens,
+        g.stats.prompt_s,
+        g.hypothesis.tokens.len(),
+        g.stats.decode_s,
         start.elapsed().as_secs_f64()
     );
     let (english, written) = split_summary(&reply, k);
     // Only a reply that ran out of room before its k-th sentence ended can
     // leave a kept sentence cut off; extra sentences are simply dropped.
-    let truncated = g.stop != StopReason::EndOfTurn && written <= k;
+    let truncated = g.hypothesis.stop != StopReason::End && written <= k;
 
     let vi = translate_to_vietnamese(lm, &english, seed)?;
     let refs: Vec<&str> = english.iter().map(String::as_str).collect();
@@ -241,22 +242,22 @@ pub fn abstractive(
             let docs_ = supporting_docs(&support);
             let mut flags = Vec::new();
             if support.is_empty() {
-                flags.push("unsupported".to_string());
+                flags.push(Flag::Unsupported);
             }
             if new_numbers(en, docs) {
-                flags.push("new-number".to_string());
+                flags.push(Flag::NewNumber);
             }
             if new_names(en, docs) {
-                flags.push("new-name".to_string());
+                flags.push(Flag::NewName);
             }
             if truncated && i + 1 == english.len() {
-                flags.push("truncated".to_string());
+                flags.push(Flag::Truncated);
             }
             flags.extend(
                 vi_flags
                     .into_iter()
-                    .filter(|f| !PROCESS_FLAGS.contains(&f.as_str()))
-                    .map(|f| format!("vi-{f}")),
+                    .filter(|f| !f.is_process())
+                    .map(|f| Flag::Vi(Box::new(f))),
             );
             mark_sharing(&mut flags, &docs_, docs.len());
             SummarySentence {
@@ -280,7 +281,7 @@ fn translate_to_vietnamese(
     lm: &LoadedLm,
     english: &[String],
     seed: u64,
-) -> Result<Vec<(String, Vec<String>)>> {
+) -> Result<Vec<(String, Vec<Flag>)>> {
     if english.is_empty() {
         return Ok(Vec::new());
     }
@@ -300,13 +301,9 @@ fn translate_to_vietnamese(
             end: text.len(),
         });
     }
-    let opts = TranslateOptions {
-        from: Lang::En,
-        to: Lang::Vi,
-        seed,
-        ..TranslateOptions::default()
-    };
-    let mut t = Translator::new(lm, opts)?;
+    let mut opts = TranslateOptions::default();
+    opts.decoding.seed = seed;
+    let mut t = LlmTranslator::new(lm, LangPair::from_source(Lang::En), opts)?;
     let out = t.translate_segments(&text, &segments, |_| {})?;
     Ok(out.into_iter().map(|r| (r.target, r.flags)).collect())
 }

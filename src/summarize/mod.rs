@@ -27,15 +27,15 @@
 
 pub mod abstractive;
 
-use serde::Serialize;
-
-use crate::align::translation::round3;
-use crate::align::{cosine_matrix, dot};
-use crate::backend::embedder::{EmbedKind, Embedder};
-use crate::error::Result;
-use crate::output::TranslationDocument;
-use crate::text::SegmentKind;
-use crate::translate::Lang;
+use crate::align::cosine_matrix;
+use crate::error::{Error, Result, Setting};
+use crate::kernels::vecmath::dot;
+use crate::model::embedder::{EmbedKind, Embedder};
+use crate::model::{LoadedLm, ModelKind};
+use crate::types::{
+    Flag, Lang, Method, SegmentKind, Summary, SummarySentence, Support, TranslationDocument,
+};
+use crate::util::num::round_to;
 
 /// See the module docs.
 pub const SUPPORT_QUANTILE: f32 = 0.25;
@@ -43,13 +43,6 @@ pub const SUPPORT_QUANTILE: f32 = 0.25;
 /// [`SUPPORT_BAND`] of it.
 pub const MAX_SUPPORT_PER_DOC: usize = 3;
 pub const SUPPORT_BAND: f32 = 0.02;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    Extractive,
-    Abstractive,
-}
 
 /// How long a summary is.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,36 +87,6 @@ impl Default for SummaryOptions {
     }
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct Support {
-    /// Index of the input document, in the order given.
-    pub doc: usize,
-    /// Segment `id` in that document.
-    pub segment: usize,
-    /// Cosine between the summary sentence and the segment (1.0 for the
-    /// segment an extractive sentence is).
-    pub score: f64,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct SummarySentence {
-    pub en: String,
-    pub vi: String,
-    pub support: Vec<Support>,
-    /// Documents that support the sentence (see the module docs).
-    pub docs: Vec<usize>,
-    /// `unsupported`; `shared` / `single-source` (several inputs); the
-    /// alignment flags of an extracted pair (`low-score`, ...); problems of
-    /// a generated sentence (`new-number`, `vi-` + translation flags).
-    pub flags: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct Summary {
-    pub method: Method,
-    pub sentences: Vec<SummarySentence>,
-}
-
 /// One candidate sentence of one document.
 #[derive(Debug, Clone)]
 pub struct Unit {
@@ -133,7 +96,7 @@ pub struct Unit {
     pub position: usize,
     pub en: String,
     pub vi: String,
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
 }
 
 /// The candidate sentences of all documents with their bilingual embeddings.
@@ -156,7 +119,13 @@ fn sides<'a>(doc: &'a TranslationDocument, source: &'a str, target: &'a str) -> 
     }
 }
 
-const ALIGNMENT_FLAGS: [&str; 3] = ["low-score", "likely-omission", "likely-addition"];
+/// The flags of a pair that an extracted sentence keeps.
+fn is_alignment_flag(f: &Flag) -> bool {
+    matches!(
+        f,
+        Flag::LowScore | Flag::LikelyOmission | Flag::LikelyAddition
+    )
+}
 
 impl Units {
     pub fn build(docs: &[TranslationDocument], embedder: &dyn Embedder) -> Result<Self> {
@@ -177,7 +146,7 @@ impl Units {
                     flags: s
                         .flags
                         .iter()
-                        .filter(|f| ALIGNMENT_FLAGS.contains(&f.as_str()))
+                        .filter(|f| is_alignment_flag(f))
                         .cloned()
                         .collect(),
                 });
@@ -227,7 +196,7 @@ impl Units {
                     out.push(Support {
                         doc: d,
                         segment: self.units[i].segment,
-                        score: round3(s),
+                        score: round_to(s as f64, 3),
                     });
                 }
             }
@@ -398,12 +367,49 @@ pub(crate) fn supporting_docs(support: &[Support]) -> Vec<usize> {
 
 /// With several inputs, say whether a sentence is shared or single-source.
 /// (An unsupported sentence is neither.)
-pub(crate) fn mark_sharing(flags: &mut Vec<String>, docs: &[usize], n_docs: usize) {
+pub(crate) fn mark_sharing(flags: &mut Vec<Flag>, docs: &[usize], n_docs: usize) {
     match docs.len() {
         _ if n_docs < 2 => {}
         0 => {}
-        1 => flags.push("single-source".to_string()),
-        _ => flags.push("shared".to_string()),
+        1 => flags.push(Flag::SingleSource),
+        _ => flags.push(Flag::Shared),
+    }
+}
+
+/// Checks, before any model is loaded, that a model of `kind` can write a
+/// summary with `method` (abstractive summaries need a chat model).
+pub fn check_method(model: &str, kind: ModelKind, method: Method) -> Result<()> {
+    if method == Method::Abstractive && kind != ModelKind::ChatLm {
+        return Err(Error::Unsupported {
+            model: model.to_string(),
+            kind,
+            setting: Setting::AbstractiveSummary,
+        });
+    }
+    Ok(())
+}
+
+/// A summary of translated documents (see the module docs). `lm`, the chat
+/// model, is needed for abstractive summaries only.
+pub fn summarize_documents(
+    lm: Option<&LoadedLm>,
+    embedder: &dyn Embedder,
+    docs: &[TranslationDocument],
+    opts: &SummaryOptions,
+    seed: u64,
+) -> Result<Summary> {
+    let units = Units::build(docs, embedder)?;
+    if units.units.is_empty() {
+        return Err(Error::NothingToSummarize);
+    }
+    match opts.method {
+        Method::Extractive => Ok(extractive(&units, docs.len(), opts)),
+        Method::Abstractive => {
+            let lm = lm.ok_or_else(|| {
+                Error::Internal("an abstractive summary needs the language model".into())
+            })?;
+            abstractive::abstractive(lm, embedder, docs, &units, opts, seed)
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::translate::Lang;
+use crate::types::Lang;
 
 /// Share of words with a Vietnamese letter above which text is Vietnamese.
 const VIETNAMESE_SHARE: f64 = 0.15;

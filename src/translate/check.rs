@@ -3,8 +3,8 @@
 //! target language, with no number the source does not have. A reply with a
 //! problem is retried without context; what remains becomes a flag.
 
-use super::Lang;
 use crate::text::lang::is_vietnamese_letter;
+use crate::types::{Flag, Lang};
 
 /// What is wrong with a reply as the translation of its source sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,14 +25,14 @@ pub enum Problem {
 }
 
 impl Problem {
-    pub fn flag(self) -> &'static str {
+    pub fn flag(self) -> Flag {
         match self {
-            Problem::Empty => "empty",
-            Problem::Multiline => "multiline",
-            Problem::Untranslated => "untranslated",
-            Problem::SourceWordsLeft => "source-words-left",
-            Problem::NewNumber => "new-number",
-            Problem::ForeignScript => "foreign-script",
+            Problem::Empty => Flag::Empty,
+            Problem::Multiline => Flag::Multiline,
+            Problem::Untranslated => Flag::Untranslated,
+            Problem::SourceWordsLeft => Flag::SourceWordsLeft,
+            Problem::NewNumber => Flag::NewNumber,
+            Problem::ForeignScript => Flag::ForeignScript,
         }
     }
 

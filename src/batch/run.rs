@@ -1,0 +1,521 @@
+//! Running a prepared batch: every record still to do goes through the
+//! pipeline (translate, score, summarize) and is journaled as soon as it is
+//! finished; the manifest records the settings and each run's counts.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+use super::input::{Record, RecordError, Work};
+use super::manifest::{self, Counts, InputInfo, Manifest, RunInfo};
+use super::record::{record_error, render, Processed, Timings};
+use super::{source_lang, BatchOptions, Models, Prepared, Recovery, Report, Task};
+use crate::error::{Error, Result};
+use crate::input::{Input, InputError};
+use crate::summarize::{summarize_documents, Length};
+use crate::translate::{translate_with, ProgressEvent, Translator};
+use crate::types::{LangPair, Method};
+use crate::util::num::{rate, round_to};
+
+fn secs(d: Duration) -> f64 {
+    round_to(d.as_secs_f64(), 3)
+}
+
+/// The translators made so far, one per language pair.
+type Translators<'a> = HashMap<LangPair, Box<dyn Translator + 'a>>;
+
+impl Prepared {
+    /// Whether any record still to do needs the models (error records do not).
+    pub fn needs_models(&self) -> bool {
+        self.todo
+            .iter()
+            .any(|&i| self.input.records[i].work.is_ok())
+    }
+
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    pub fn input_name(&self) -> &str {
+        &self.input.name
+    }
+
+    pub fn todo(&self) -> usize {
+        self.todo.len()
+    }
+
+    pub fn selected(&self) -> usize {
+        self.selected.len()
+    }
+
+    /// What made the records: compared with an earlier run's before resuming.
+    fn settings(&self, models: Option<&Models>) -> Value {
+        let o = &self.opts;
+        let t = &o.translate;
+        let (translator, embedder) = match models {
+            Some(m) => (
+                serde_json::json!({"name": m.engine.model.name, "sha256": m.engine.model.sha256}),
+                m.embedder
+                    .as_ref()
+                    .map(|(_, r)| serde_json::json!({"name": r.name, "sha256": r.sha256}))
+                    .unwrap_or(Value::Null),
+            ),
+            // Nothing will be produced: the earlier run's models stand.
+            None => match &self.previous {
+                Some(p) => (
+                    p.settings.get("translator").cloned().unwrap_or_default(),
+                    p.settings.get("embedder").cloned().unwrap_or_default(),
+                ),
+                None => (Value::Null, Value::Null),
+            },
+        };
+        let summary = (o.task == Task::Summarize).then(|| {
+            serde_json::json!({
+                "method": o.summary.method,
+                "sentences": match o.summary.length { Length::Sentences(k) => Some(k), _ => None },
+                "ratio": match o.summary.length { Length::Ratio(r) => Some(r), _ => None },
+            })
+        });
+        let d = &t.decoding;
+        let mut settings = serde_json::json!({
+            "task": o.task,
+            "format": o.format,
+            "translator": translator,
+            "embedder": embedder,
+            "score": o.score || o.task == Task::Summarize,
+            "lang": o.lang.map(|l| l.code()),
+            "context": t.prompt.context,
+            "temperature": d.temperature,
+            "top_p": d.top_p,
+            "seed": d.seed,
+            "summary": summary,
+            "timings": o.timings,
+        });
+        // Only when set, so manifests written before these settings existed
+        // still match.
+        let optional = [
+            ("lanes", (t.lanes > 1).then(|| serde_json::json!(t.lanes))),
+            ("beam", d.beam.map(|v| serde_json::json!(v))),
+            ("n_best", d.n_best.map(|v| serde_json::json!(v))),
+            (
+                "length_penalty",
+                d.length_penalty.map(|v| serde_json::json!(v)),
+            ),
+            ("max_length", d.max_length.map(|v| serde_json::json!(v))),
+            (
+                "no_repeat_ngram",
+                d.no_repeat_ngram.map(|v| serde_json::json!(v)),
+            ),
+            (
+                "repetition_penalty",
+                d.repetition_penalty.map(|v| serde_json::json!(v)),
+            ),
+            (
+                "batch_sentences",
+                t.batch_sentences.map(|v| serde_json::json!(v)),
+            ),
+            (
+                "quantize",
+                o.quantize.map(|q| serde_json::json!(q.as_str())),
+            ),
+        ];
+        for (key, value) in optional {
+            if let Some(v) = value {
+                settings[key] = v;
+            }
+        }
+        settings
+    }
+
+    fn manifest(&self, settings: &Value, runs: Vec<RunInfo>, complete: bool) -> Manifest {
+        let ok_failed = self.journal.failed();
+        Manifest {
+            dich_version: env!("CARGO_PKG_VERSION").to_string(),
+            status: if complete { "complete" } else { "running" }.into(),
+            output: self.opts.output.display().to_string(),
+            input: InputInfo {
+                path: self.input.name.clone(),
+                kind: self.input.kind,
+                sha256: self.input.sha256.clone(),
+                records: self.input.records.len(),
+            },
+            shard: self.opts.shard,
+            settings: settings.clone(),
+            options: serde_json::json!({
+                "max_chars": self.opts.max_chars,
+                "retry_failed": self.opts.retry_failed,
+                "checkpoint_secs": self.opts.checkpoint_secs,
+            }),
+            counts: Counts {
+                input: self.input.records.len(),
+                selected: self.selected.len(),
+                written: self.journal.len(),
+                ok: self.journal.len() - ok_failed,
+                failed: ok_failed,
+            },
+            started: self
+                .previous
+                .as_ref()
+                .map(|p| p.started.clone())
+                .unwrap_or_else(|| manifest::timestamp(self.started)),
+            ended: complete.then(|| manifest::timestamp(SystemTime::now())),
+            runs,
+        }
+    }
+
+    /// The runs recorded so far plus this one, after checking that this
+    /// run's settings are those of the earlier runs of the same output.
+    fn begin(&self, settings: &Value) -> Result<Vec<RunInfo>> {
+        let mut runs = Vec::new();
+        if let Some(prev) = &self.previous {
+            let diff = manifest::settings_diff(&prev.settings, settings);
+            if !diff.is_empty() && !self.todo.is_empty() {
+                return Err(InputError::InvalidDocument {
+                    input: self.opts.output.display().to_string(),
+                    message: format!(
+                        "was made with other settings, so resuming would mix records made differently:\n  {}\nUse another output path, or the settings of the earlier run",
+                        diff.join("\n  ")
+                    ),
+                }
+                .into());
+            }
+            runs = prev.runs.clone();
+        }
+        runs.push(RunInfo {
+            started: manifest::timestamp(SystemTime::now()),
+            host: manifest::hostname(),
+            done_before: self.journal.len(),
+            ..RunInfo::default()
+        });
+        Ok(runs)
+    }
+
+    /// The records to do in processing order: errors first (instant), then
+    /// the documents grouped by language pair and longest first, so memory
+    /// peaks show early and each pair's translator serves a contiguous
+    /// stretch.
+    fn ordered_todo(&mut self) -> Vec<usize> {
+        let mut todo = std::mem::take(&mut self.todo);
+        let forced = self.opts.lang;
+        let recs = &self.input.records;
+        todo.sort_by_key(|&i| match &recs[i].work {
+            Err(_) => (0u8, 0u8, 0usize, recs[i].order),
+            Ok(w) => (
+                1,
+                source_lang(w, forced) as u8,
+                usize::MAX - w.text.len(),
+                recs[i].order,
+            ),
+        });
+        todo
+    }
+
+    /// Processes every record still to do, appending each result as soon
+    /// as it is finished. `models` may be `None` only when
+    /// [`Self::needs_models`] is false.
+    pub fn run(mut self, models: Option<&Models>) -> Result<Report> {
+        let start = Instant::now();
+        if self.needs_models() && models.is_none() {
+            return Err(Error::Internal("batch run without models".into()));
+        }
+        if self.opts.task == Task::Summarize
+            && self.needs_models()
+            && models.is_some_and(|m| m.embedder.is_none())
+        {
+            return Err(Error::Internal("summaries need the embedder".into()));
+        }
+        let settings = self.settings(models);
+        let mut runs = self.begin(&settings)?;
+        let done_before = self.journal.len();
+        self.manifest(&settings, runs.clone(), false)
+            .save(&self.manifest_path)?;
+
+        let todo = self.ordered_todo();
+        let total_chars: u64 = todo
+            .iter()
+            .filter_map(|&i| self.input.records[i].work.as_ref().ok())
+            .map(|w| w.text.chars().count() as u64)
+            .sum();
+        let bar = crate::util::progress::batch(total_chars.max(1));
+        bar.set_message(format!("0/{}", todo.len()));
+        let mut translators: Translators = HashMap::new();
+        let mut c = RunCounters::default();
+        let mut last_checkpoint = Instant::now();
+        for &i in &todo {
+            let rec = &self.input.records[i];
+            let t0 = Instant::now();
+            let result = match &rec.work {
+                Err(e) => Err(e.clone()),
+                Ok(w) => {
+                    let models = models.ok_or_else(|| Error::Internal("no models".into()))?;
+                    guarded(models, &mut translators, rec, w, &self.opts, &bar)
+                }
+            };
+            let line = render(rec, &result, &self.opts);
+            self.journal.append(&rec.key, &line, result.is_err())?;
+            c.count(rec, &result, &bar, t0, start, todo.len());
+            if self.opts.checkpoint_secs > 0
+                && last_checkpoint.elapsed().as_secs() >= self.opts.checkpoint_secs
+            {
+                self.journal.checkpoint(&self.order)?;
+                // A run that is killed later keeps these counts.
+                if let Some(run) = runs.last_mut() {
+                    c.fill(run, secs(start.elapsed()));
+                }
+                self.manifest(&settings, runs.clone(), false)
+                    .save(&self.manifest_path)?;
+                last_checkpoint = Instant::now();
+            }
+        }
+        bar.finish_and_clear();
+        self.finish(settings, runs, c, done_before, start)
+    }
+
+    /// Writes the final output and manifest.
+    fn finish(
+        mut self,
+        settings: Value,
+        mut runs: Vec<RunInfo>,
+        c: RunCounters,
+        done_before: usize,
+        start: Instant,
+    ) -> Result<Report> {
+        let complete = self
+            .selected
+            .iter()
+            .all(|&i| self.journal.is_done(&self.input.records[i].key));
+        let wall_s = secs(start.elapsed());
+        if let Some(run) = runs.last_mut() {
+            run.ended = Some(manifest::timestamp(SystemTime::now()));
+            c.fill(run, wall_s);
+        }
+        let order = std::mem::take(&mut self.order);
+        let written = self.journal.len();
+        let failed_total = self.journal.failed();
+        let manifest = self.manifest(&settings, runs, complete);
+        let Prepared {
+            journal,
+            manifest_path,
+            opts,
+            input,
+            selected,
+            ..
+        } = self;
+        journal.finish(&order)?;
+        manifest.save(&manifest_path)?;
+        Ok(Report {
+            input_records: input.records.len(),
+            selected: selected.len(),
+            done_before,
+            processed: c.processed,
+            ok: c.processed - c.failed,
+            failed: c.failed,
+            written,
+            failed_total,
+            wall_s,
+            generated_tokens: c.generated,
+            documents: c.documents,
+            documents_per_min: rate(c.documents as f64 * 60.0, wall_s),
+            generated_tokens_per_s: rate(c.generated as f64, wall_s),
+            output: opts.output,
+            manifest: manifest_path,
+        })
+    }
+}
+
+/// [`process`] with the bar showing a long document's segments, and a
+/// panic turned into an `internal` error record (the rest go on).
+fn guarded<'a>(
+    models: &Models<'a>,
+    translators: &mut Translators<'a>,
+    rec: &Record,
+    w: &Work,
+    opts: &BatchOptions,
+    bar: &indicatif::ProgressBar,
+) -> std::result::Result<Processed, RecordError> {
+    let segments = std::sync::Mutex::new((0usize, 0usize));
+    let base = bar.message();
+    let on_segment = |ev: ProgressEvent| {
+        let mut seg = segments.lock().unwrap_or_else(|p| p.into_inner());
+        let (done, n) = *seg;
+        let now = match ev {
+            ProgressEvent::Start(n) => (0, n),
+            ProgressEvent::Segment => (done + 1, n),
+        };
+        *seg = now;
+        drop(seg);
+        if !bar.is_hidden() {
+            bar.set_message(format!("{base} · seg {}/{}", now.0, now.1));
+        }
+    };
+    let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        process(models, translators, rec, w, opts, &on_segment)
+    }));
+    match run {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            // A panic may leave a translator half-way; start over.
+            translators.clear();
+            Err(RecordError::new(
+                "internal",
+                format!(
+                    "{}: dich failed unexpectedly ({what}); please report this",
+                    rec.label()
+                ),
+            ))
+        }
+    }
+}
+
+/// A run's running totals, written into its manifest entry.
+#[derive(Default)]
+struct RunCounters {
+    /// Records written, and how many of them are errors.
+    processed: usize,
+    failed: usize,
+    /// Records that went through the model (input errors take no time).
+    documents: usize,
+    prompt: usize,
+    generated: usize,
+    generate_s: f64,
+}
+
+impl RunCounters {
+    /// Counts a finished record and tells the user about it.
+    fn count(
+        &mut self,
+        rec: &Record,
+        result: &std::result::Result<Processed, RecordError>,
+        bar: &indicatif::ProgressBar,
+        t0: Instant,
+        start: Instant,
+        todo_len: usize,
+    ) {
+        self.processed += 1;
+        if let Ok(w) = &rec.work {
+            self.documents += 1;
+            bar.inc(w.text.chars().count() as u64);
+        }
+        let elapsed = start.elapsed().as_secs_f64().max(1e-9);
+        match result {
+            Ok(p) => {
+                self.generated += p.timings.generated_tokens;
+                self.prompt += p.timings.prompt_tokens;
+                self.generate_s += p.timings.generate_s;
+                if bar.is_hidden() {
+                    tracing::info!(
+                        "[{}/{todo_len}] {}: {} segments, {} tokens generated in {:.1}s",
+                        self.processed,
+                        rec.label(),
+                        p.doc.segments.len(),
+                        p.timings.generated_tokens,
+                        t0.elapsed().as_secs_f64()
+                    );
+                }
+            }
+            Err(e) => {
+                self.failed += 1;
+                bar.suspend(|| tracing::warn!("{} ({})", e.message, e.kind));
+            }
+        }
+        bar.set_message(format!(
+            "{}/{todo_len} · {:.1} docs/min · {:.1} tok/s · {} failed",
+            self.processed,
+            self.documents as f64 * 60.0 / elapsed,
+            self.generated as f64 / elapsed,
+            self.failed
+        ));
+    }
+
+    fn fill(&self, run: &mut RunInfo, wall_s: f64) {
+        run.processed = self.processed;
+        run.failed = self.failed;
+        run.wall_s = wall_s;
+        run.documents = self.documents;
+        run.documents_per_min = round_to(rate(self.documents as f64 * 60.0, wall_s), 2);
+        run.prompt_tokens = self.prompt;
+        run.generated_tokens = self.generated;
+        run.generated_tokens_per_s = round_to(rate(self.generated as f64, wall_s), 2);
+        run.decode_tokens_per_s = round_to(rate(self.generated as f64, self.generate_s), 2);
+    }
+}
+
+/// Translates (and scores, and summarizes) one record.
+fn process<'a>(
+    models: &Models<'a>,
+    translators: &mut Translators<'a>,
+    rec: &Record,
+    w: &Work,
+    opts: &BatchOptions,
+    progress: &(dyn Fn(ProgressEvent) + Sync),
+) -> std::result::Result<Processed, RecordError> {
+    let pair = LangPair::from_source(source_lang(w, opts.lang));
+    let translator = match translators.entry(pair) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            let t = models
+                .engine
+                .translator(pair, &opts.translate)
+                .map_err(|e| record_error(rec, e))?;
+            v.insert(t)
+        }
+    };
+    // The translator's setup is a per-process cost, not this record's.
+    let start = Instant::now();
+    let input = Input {
+        name: rec.label(),
+        text: w.text.clone(),
+    };
+    let mut doc = translate_with(translator.as_mut(), &models.engine.model, &input, progress)
+        .map_err(|e| record_error(rec, e))?;
+    let translate_s = secs(start.elapsed());
+    let summarize = opts.task == Task::Summarize;
+    let t_score = Instant::now();
+    if opts.score || summarize {
+        if let Some((embedder, r)) = &models.embedder {
+            crate::align::document::score_document(*embedder, r.clone(), &mut doc)
+                .map_err(|e| record_error(rec, e))?;
+        }
+    }
+    let score_s = secs(t_score.elapsed());
+    let t_sum = Instant::now();
+    let summary = match (&models.embedder, summarize) {
+        (Some((embedder, _)), true) => Some(
+            summarize_documents(
+                (opts.summary.method == Method::Abstractive)
+                    .then(|| models.engine.chat())
+                    .flatten(),
+                *embedder,
+                std::slice::from_ref(&doc),
+                &opts.summary,
+                opts.translate.decoding.seed,
+            )
+            .map_err(|e| record_error(rec, e))?,
+        ),
+        _ => None,
+    };
+    let summarize_s = secs(t_sum.elapsed());
+    let s = &doc.stats;
+    let timings = Timings {
+        wall_s: secs(start.elapsed()),
+        translate_s,
+        score_s,
+        summarize_s,
+        prompt_tokens: s.prompt_tokens,
+        generated_tokens: s.generated_tokens,
+        prompt_s: s.prompt_s,
+        generate_s: s.generate_s,
+    };
+    Ok(Processed {
+        doc,
+        summary,
+        timings,
+    })
+}

@@ -1,0 +1,12 @@
+//! CPU kernels that know nothing of models: row operations and `e^x`
+//! ([`vecmath`]), GGUF k-quant matrix products ([`kquant`]), grouped-query
+//! attention over a token-major cache ([`attention`]), and the f32 and int8
+//! matrix products of the Marian layers ([`sgemm`], [`igemm`]). Each keeps
+//! one fixed order of floating-point operations per output element, so a
+//! result never depends on how many rows are computed together.
+
+pub mod attention;
+pub mod igemm;
+pub mod kquant;
+pub mod sgemm;
+pub mod vecmath;
