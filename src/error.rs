@@ -119,6 +119,8 @@ pub enum Setting {
     Examples,
     Device,
     AbstractiveSummary,
+    Candidates,
+    Select,
 }
 
 impl std::fmt::Display for Setting {
@@ -138,6 +140,8 @@ impl std::fmt::Display for Setting {
             Setting::Glossary => "a user glossary",
             Setting::Examples => "a translation memory",
             Setting::Device => "this device",
+            Setting::Candidates => "several candidates per sentence",
+            Setting::Select => "the choice among candidates",
             Setting::AbstractiveSummary => "an abstractive summary",
         })
     }

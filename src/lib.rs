@@ -11,7 +11,9 @@
 //!    HTML, TSV of the documents) and [`kernels`] (CPU matrix and attention
 //!    kernels).
 //! 2. [`format`](mod@format): file formats (GGUF, its tokenizer, SentencePiece, E5S1,
-//!    safetensors / `pytorch_model.bin`, Marian's JSON files).
+//!    safetensors / `pytorch_model.bin`, Marian's JSON files), and
+//!    [`metrics`] (sacreBLEU's BLEU, chrF and TER, ROUGE, the paired
+//!    bootstrap).
 //! 3. [`registry`] (catalog, cache, fetching: hands paths to loaders) and
 //!    [`model`] (the model traits and their implementations: Qwen2, Marian,
 //!    BERT embedder, the batcher).
@@ -35,6 +37,7 @@ pub mod render;
 pub mod text;
 
 pub mod format;
+pub mod metrics;
 
 pub mod model;
 pub mod registry;

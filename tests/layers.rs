@@ -20,6 +20,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("render", 1),
     ("kernels", 1),
     ("format", 2),
+    ("metrics", 2),
     ("registry", 3),
     ("model", 3),
     ("decode", 4),

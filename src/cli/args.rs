@@ -497,6 +497,24 @@ pub struct PromptArgs {
     /// How many memory pairs to show per sentence (with --examples).
     #[arg(long, default_value_t = 4, requires = "examples")]
     pub examples_per_sentence: usize,
+    /// Candidates per sentence (chat models): the greedy translation plus
+    /// N-1 epsilon samples, decoded as one batch; one is chosen by
+    /// --select among those that pass the name and number checks. 1 is
+    /// plain greedy decoding.
+    #[arg(long, default_value_t = 1)]
+    pub candidates: usize,
+    /// How a candidate is chosen: `mbr` (minimum Bayes risk with sentence
+    /// chrF), `qe` (cosine of the e5 embeddings of source and candidate),
+    /// or `mbr+qe` (both, each scaled to 0..1).
+    #[arg(long = "select", default_value = "mbr", value_parser = ["mbr", "qe", "mbr+qe"])]
+    pub select: String,
+    /// Temperature of the sampled candidates.
+    #[arg(long, default_value_t = 1.0)]
+    pub candidate_temperature: f64,
+    /// Epsilon sampling threshold of the sampled candidates: tokens less
+    /// likely than this are never drawn.
+    #[arg(long, default_value_t = 0.02)]
+    pub epsilon: f32,
 }
 
 /// Arguments shared by the sacreBLEU-compatible corpus metrics.

@@ -92,3 +92,20 @@ impl SegmentBar {
         }
     }
 }
+
+/// Loads the embedder as the candidates' quality estimator when
+/// `--select` needs one (`qe`, `mbr+qe`) and there are several candidates.
+pub fn attach_qe(
+    g: &GlobalArgs,
+    embedder: Option<&str>,
+    device_spec: &str,
+    opts: &mut dich::translate::TranslateOptions,
+) -> Result<()> {
+    let c = &opts.candidates;
+    if c.n > 1 && c.method.needs_qe() {
+        let paths = resolve_embedder(g, embedder)?;
+        let e = load_embedder(&paths, &dich::model::device::select(device_spec)?)?;
+        opts.candidates.qe = Some(dich::translate::select::Qe(std::sync::Arc::new(e)));
+    }
+    Ok(())
+}

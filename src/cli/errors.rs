@@ -111,6 +111,8 @@ pub fn flag(s: Setting) -> &'static str {
         Setting::Examples => "--examples",
         Setting::Device => "--device",
         Setting::AbstractiveSummary => "--method abstractive",
+        Setting::Candidates => "--candidates",
+        Setting::Select => "--select",
     }
 }
 

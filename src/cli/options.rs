@@ -124,6 +124,11 @@ impl TranslateFlags<'_> {
 
 /// Applies `--no-context`, `--no-glossary`, `--glossary` and `--examples`.
 fn apply_prompt_args(args: &PromptArgs, pair: LangPair, opts: &mut TranslateOptions) -> Result<()> {
+    opts.candidates.n = args.candidates;
+    opts.candidates.method =
+        dich::translate::select::Method::parse(&args.select).unwrap_or_default();
+    opts.candidates.temperature = args.candidate_temperature;
+    opts.candidates.epsilon = args.epsilon;
     let p = &mut opts.prompt;
     p.context = !args.no_context;
     p.builtin_glossary = !args.no_glossary;

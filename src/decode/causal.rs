@@ -82,14 +82,14 @@ pub fn generate(
         batched: false,
     };
     let beam = opts.beam > 1;
-    let start = Start {
-        state: if beam {
+    let start = Start::new(
+        if beam {
             cache.clone()
         } else {
             std::mem::take(cache)
         },
-        tokens: prompt.to_vec(),
-    };
+        prompt.to_vec(),
+    );
     let decoded = if beam {
         beam_search(&stepper, vec![start], opts, hooks)?
     } else {
@@ -119,14 +119,24 @@ pub fn generate_batch(
     opts: &DecodingOptions,
     hooks: &mut Hooks,
 ) -> Result<Decoded<KvCache>> {
+    let starts = starts
+        .into_iter()
+        .map(|(state, tokens)| Start::new(state, tokens))
+        .collect();
+    generate_starts(model, starts, opts, hooks)
+}
+
+/// [`generate_batch`] with each start's own sampling (see [`Start`]).
+pub fn generate_starts(
+    model: &dyn CausalLm,
+    starts: Vec<Start<KvCache>>,
+    opts: &DecodingOptions,
+    hooks: &mut Hooks,
+) -> Result<Decoded<KvCache>> {
     let stepper = Causal {
         model,
         batched: true,
     };
-    let starts = starts
-        .into_iter()
-        .map(|(state, tokens)| Start { state, tokens })
-        .collect();
     if opts.beam > 1 {
         beam_search(&stepper, starts, opts, hooks)
     } else {

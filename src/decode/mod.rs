@@ -47,6 +47,11 @@ pub struct Sampling {
     /// The generator is seeded with this at the start of every search, so
     /// the same input always gives the same output.
     pub seed: u64,
+    /// Epsilon sampling (Hewitt et al. 2022, as Freitag et al. 2023 use for
+    /// MBR candidates): tokens whose probability is below this are never
+    /// drawn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f32>,
 }
 
 /// How to decode; `Default` is greedy with a 256-token limit and nothing
@@ -260,7 +265,8 @@ mod tests {
                 sampling: Some(Sampling {
                     temperature: 1.0,
                     top_p: None,
-                    seed: 1
+                    seed: 1,
+                    epsilon: None,
                 }),
                 ..ok.clone()
             }),

@@ -10,7 +10,7 @@ use candle_core::Device;
 
 use super::processors::{process, Context};
 use super::select::{log_softmax, normalized, top_k, Selector};
-use super::{DecodingOptions, Hypothesis, Result, SearchStats, StopReason};
+use super::{DecodingOptions, Hypothesis, Result, Sampling, SearchStats, StopReason};
 
 /// A model as the searches see it: hypotheses that each own a state and are
 /// fed tokens, a step at a time.
@@ -38,6 +38,20 @@ pub trait Stepper {
 pub struct Start<S> {
     pub state: S,
     pub tokens: Vec<u32>,
+    /// This hypothesis' own sampling (greedy and sampling searches):
+    /// `None` takes the options' (several differently seeded samples of
+    /// one prompt decode side by side this way).
+    pub sampling: Option<Sampling>,
+}
+
+impl<S> Start<S> {
+    pub fn new(state: S, tokens: Vec<u32>) -> Self {
+        Self {
+            state,
+            tokens,
+            sampling: None,
+        }
+    }
 }
 
 /// Ends a hypothesis once it returns true for the tokens generated so far.
@@ -118,11 +132,12 @@ pub fn sample_search<M: Stepper>(
     let vocab = setup.vocab;
     let device = model.device();
     let n = starts.len();
+    let mut selectors: Vec<Selector> = starts
+        .iter()
+        .map(|s| Selector::new(s.sampling.or(opts.sampling), &device))
+        .collect();
     let (mut states, mut pending): (Vec<M::State>, Vec<Vec<u32>>) =
         starts.into_iter().map(|s| (s.state, s.tokens)).unzip();
-    let mut selectors: Vec<Selector> = (0..n)
-        .map(|_| Selector::new(opts.sampling, &device))
-        .collect();
     let mut hyps = vec![
         Hypothesis {
             tokens: Vec::new(),
@@ -468,10 +483,7 @@ mod tests {
     }
 
     fn start(prompt: &[u32]) -> Vec<Start<usize>> {
-        vec![Start {
-            state: 0,
-            tokens: prompt.to_vec(),
-        }]
+        vec![Start::new(0, prompt.to_vec())]
     }
 
     #[test]

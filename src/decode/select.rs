@@ -13,6 +13,7 @@ pub enum Selector {
     Sample {
         processor: Box<LogitsProcessor>,
         device: Device,
+        epsilon: Option<f32>,
     },
 }
 
@@ -34,6 +35,7 @@ impl Selector {
                 Selector::Sample {
                     processor: Box::new(LogitsProcessor::from_sampling(s.seed, how)),
                     device: device.clone(),
+                    epsilon: s.epsilon,
                 }
             }
             _ => Selector::Greedy,
@@ -43,10 +45,37 @@ impl Selector {
     pub fn pick(&mut self, row: &[f32]) -> Result<usize> {
         match self {
             Selector::Greedy => Ok(argmax(row)),
-            Selector::Sample { processor, device } => {
-                let logits = Tensor::from_slice(row, row.len(), device)?;
+            Selector::Sample {
+                processor,
+                device,
+                epsilon,
+            } => {
+                let logits = match epsilon {
+                    Some(eps) if *eps > 0.0 => {
+                        let mut kept = row.to_vec();
+                        epsilon_truncate(&mut kept, *eps);
+                        let n = kept.len();
+                        Tensor::from_vec(kept, n, device)?
+                    }
+                    _ => Tensor::from_slice(row, row.len(), device)?,
+                };
                 Ok(processor.sample(&logits)? as usize)
             }
+        }
+    }
+}
+
+/// Epsilon truncation: every token whose probability (softmax of `row`) is
+/// below `epsilon` gets -inf, except the most likely one, which always
+/// stays.
+pub fn epsilon_truncate(row: &mut [f32], epsilon: f32) {
+    let best = argmax(row);
+    let mut probs = row.to_vec();
+    log_softmax(&mut probs);
+    let cut = epsilon.ln();
+    for (i, (v, lp)) in row.iter_mut().zip(&probs).enumerate() {
+        if i != best && *lp < cut {
+            *v = f32::NEG_INFINITY;
         }
     }
 }
@@ -122,6 +151,7 @@ mod tests {
             temperature: 1.0,
             top_p: None,
             seed: 42,
+            epsilon: None,
         });
         let draw = || {
             let mut sel = Selector::new(s, &Device::Cpu);
@@ -139,9 +169,30 @@ mod tests {
                 temperature: 0.0,
                 top_p: None,
                 seed: 1,
+                epsilon: None,
             }),
             &Device::Cpu,
         );
         assert_eq!(g.pick(&row).unwrap(), 0);
+    }
+
+    #[test]
+    fn epsilon_sampling_never_draws_unlikely_tokens() {
+        // Probabilities about 0.64, 0.24, 0.09, 0.03: epsilon 0.05 keeps two.
+        let row = [3.0f32, 2.0, 1.0, 0.0];
+        let mut cut = row;
+        epsilon_truncate(&mut cut, 0.05);
+        assert_eq!(cut[..3], [3.0, 2.0, 1.0]);
+        assert_eq!(cut[3], f32::NEG_INFINITY);
+        let s = Some(Sampling {
+            temperature: 1.0,
+            top_p: None,
+            seed: 7,
+            epsilon: Some(0.2),
+        });
+        let mut sel = Selector::new(s, &Device::Cpu);
+        let draws: Vec<usize> = (0..200).map(|_| sel.pick(&row).unwrap()).collect();
+        assert!(draws.iter().all(|&t| t <= 1), "{draws:?}");
+        assert!(draws.contains(&0) && draws.contains(&1));
     }
 }

@@ -70,10 +70,7 @@ fn encode<'m, M: Seq2Seq>(
     let starts = memories
         .iter()
         .enumerate()
-        .map(|(i, m)| Start {
-            state: (model.start(m), i),
-            tokens: vec![model.start_token()],
-        })
+        .map(|(i, m)| Start::new((model.start(m), i), vec![model.start_token()]))
         .collect();
     Ok((Encoded { model, memories }, starts))
 }

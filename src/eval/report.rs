@@ -23,8 +23,81 @@ pub struct EvalTranslateReport {
     /// With a baseline: one paired bootstrap test per metric.
     pub compare: Option<Vec<Comparison>>,
     pub worst: Vec<WorstLine>,
+    /// Reference-free: how many hypotheses the fidelity checks flag.
+    pub fidelity: Fidelity,
     pub settings: Settings,
     pub timing: Timing,
+}
+
+/// Hypotheses flagged by each fidelity check (names and numbers held to
+/// the source; see `translate::fidelity`), out of `sentences`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Fidelity {
+    pub sentences: usize,
+    pub entity_missed: usize,
+    pub entity_added: usize,
+    pub number_missed: usize,
+    pub new_number: usize,
+    pub approximation_changed: usize,
+    /// Any of the three number checks.
+    pub number_mismatch: usize,
+    pub not_a_translation: usize,
+    /// Any check.
+    pub flagged: usize,
+}
+
+impl Fidelity {
+    /// The checks of each (source, hypothesis) pair, counted.
+    pub fn count<'a>(
+        items: impl Iterator<Item = (&'a str, &'a str)>,
+        pair: crate::types::LangPair,
+    ) -> Fidelity {
+        use crate::types::Flag;
+        let mut f = Fidelity::default();
+        for (source, hyp) in items {
+            f.sentences += 1;
+            let flags: Vec<Flag> = crate::translate::fidelity::check(source, hyp, pair)
+                .into_iter()
+                .map(|x| x.flag)
+                .collect();
+            let has = |flag: Flag| usize::from(flags.contains(&flag));
+            f.entity_missed += has(Flag::EntityMissed);
+            f.entity_added += has(Flag::EntityAdded);
+            f.number_missed += has(Flag::NumberMissed);
+            f.new_number += has(Flag::NewNumber);
+            f.approximation_changed += has(Flag::ApproximationChanged);
+            f.number_mismatch += usize::from(
+                flags.contains(&Flag::NumberMissed)
+                    || flags.contains(&Flag::NewNumber)
+                    || flags.contains(&Flag::ApproximationChanged),
+            );
+            f.not_a_translation += has(Flag::NotATranslation);
+            f.flagged += usize::from(!flags.is_empty());
+        }
+        f
+    }
+
+    /// One line: each count with its share.
+    pub fn line(&self) -> String {
+        let pct = |n: usize| 100.0 * n as f64 / self.sentences.max(1) as f64;
+        let items = [
+            ("entity-missed", self.entity_missed),
+            ("entity-added", self.entity_added),
+            ("number-mismatch", self.number_mismatch),
+            ("approximation-changed", self.approximation_changed),
+            ("not-a-translation", self.not_a_translation),
+            ("any", self.flagged),
+        ];
+        let parts: Vec<String> = items
+            .iter()
+            .map(|(k, n)| format!("{k} {n} ({:.1}%)", pct(*n)))
+            .collect();
+        format!(
+            "fidelity of {} hypotheses: {}",
+            self.sentences,
+            parts.join(", ")
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +177,8 @@ pub struct Systems<'a> {
     pub resamples: usize,
     /// How many of the worst lines to list.
     pub worst: usize,
+    /// The language pair, for the fidelity checks.
+    pub pair: crate::types::LangPair,
 }
 
 /// Scores `systems` against the references of `pairs` (BLEU and chrF,
@@ -164,6 +239,13 @@ pub fn score(
         metrics,
         compare: systems.baseline.map(|_| compare),
         worst,
+        fidelity: Fidelity::count(
+            pairs
+                .iter()
+                .map(|p| p.source.as_str())
+                .zip(hyps.iter().map(String::as_str)),
+            systems.pair,
+        ),
         settings: Settings::default(),
         timing: Timing::default(),
     })
@@ -258,6 +340,8 @@ impl EvalTranslateReport {
                 r.p_value,
             ));
         }
+        t.push_str(&self.fidelity.line());
+        t.push('\n');
         if !self.worst.is_empty() {
             t.push_str(&format!("worst {} by sentence chrF:\n", self.worst.len()));
             for w in &self.worst {

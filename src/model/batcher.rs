@@ -34,6 +34,8 @@ struct State {
     /// Lanes created and not yet dropped.
     live: usize,
     parked: Vec<Parked>,
+    /// Lanes with requests in `parked` (a lane may park several sequences).
+    parked_lanes: usize,
     running: bool,
     next_ticket: u64,
     finished: HashMap<u64, Finished>,
@@ -103,22 +105,43 @@ impl<'m> Batcher<'m> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn submit(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+    /// Parks one lane's sequences and waits until a pass has run them all;
+    /// returns their rows of logits, in order.
+    fn submit(&self, batch: &mut [(&[u32], &mut KvCache)]) -> Result<Vec<Tensor>> {
         let mut st = self.lock();
-        let ticket = st.next_ticket;
-        st.next_ticket += 1;
-        st.parked.push(Parked {
-            ticket,
-            tokens: tokens.to_vec(),
-            cache: std::mem::take(cache),
-        });
+        let mut tickets = Vec::with_capacity(batch.len());
+        for (tokens, cache) in batch.iter_mut() {
+            let ticket = st.next_ticket;
+            st.next_ticket += 1;
+            st.parked.push(Parked {
+                ticket,
+                tokens: tokens.to_vec(),
+                cache: std::mem::take(*cache),
+            });
+            tickets.push(ticket);
+        }
+        st.parked_lanes += 1;
         loop {
-            if let Some(done) = st.finished.remove(&ticket) {
-                *cache = done.cache;
-                return done.logits.map_err(ModelError::Internal);
+            if tickets.iter().all(|t| st.finished.contains_key(t)) {
+                let mut rows = Vec::with_capacity(tickets.len());
+                let mut error = None;
+                for (t, (_, cache)) in tickets.iter().zip(batch.iter_mut()) {
+                    if let Some(done) = st.finished.remove(t) {
+                        **cache = done.cache;
+                        match done.logits {
+                            Ok(row) => rows.push(row),
+                            Err(e) => error = Some(e),
+                        }
+                    }
+                }
+                return match error {
+                    Some(e) => Err(ModelError::Internal(e)),
+                    None => Ok(rows),
+                };
             }
-            if !st.running && !st.parked.is_empty() && st.parked.len() >= st.live {
+            if !st.running && !st.parked.is_empty() && st.parked_lanes >= st.live {
                 let parked = std::mem::take(&mut st.parked);
+                st.parked_lanes = 0;
                 st.running = true;
                 drop(st);
                 let results = self.run(parked);
@@ -220,7 +243,20 @@ impl CausalLm for Lane<'_, '_> {
         if self.left.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(ModelError::Internal("forward on a lane that left".into()));
         }
-        self.batcher.submit(tokens, cache)
+        let mut one = [(tokens, cache)];
+        let mut rows = self.batcher.submit(&mut one)?;
+        rows.pop()
+            .ok_or_else(|| ModelError::Internal("a batched pass returned no row".into()))
+    }
+
+    /// All of this lane's sequences go into the same pass as the other
+    /// lanes' requests.
+    fn forward_batch(&self, batch: &mut [(&[u32], &mut KvCache)]) -> Result<Tensor> {
+        if self.left.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(ModelError::Internal("forward on a lane that left".into()));
+        }
+        let rows = self.batcher.submit(batch)?;
+        Ok(Tensor::stack(&rows, 0)?)
     }
 
     fn new_cache(&self) -> KvCache {
@@ -321,6 +357,41 @@ mod tests {
         assert_eq!(batches, vec![3, 3, 2, 2, 1, 1]);
         let st = batcher.stats();
         assert_eq!((st.passes, st.sequences, st.max_sequences), (6, 12, 3));
+    }
+
+    #[test]
+    fn a_lane_may_send_several_sequences_into_one_pass() {
+        let model = toy(None);
+        let batcher = Batcher::new(&model);
+        let lanes: Vec<_> = (0..2).map(|_| batcher.lane()).collect();
+        std::thread::scope(|s| {
+            for (i, lane) in lanes.into_iter().enumerate() {
+                s.spawn(move || {
+                    // Lane 0 sends 3 sequences a step, lane 1 one.
+                    let k = if i == 0 { 3 } else { 1 };
+                    let mut caches: Vec<KvCache> = (0..k).map(|_| lane.new_cache()).collect();
+                    for step in 0..2u32 {
+                        let tokens: Vec<Vec<u32>> = (0..k)
+                            .map(|j| vec![10 * i as u32 + j as u32 + step])
+                            .collect();
+                        let mut batch: Vec<(&[u32], &mut KvCache)> = tokens
+                            .iter()
+                            .map(Vec::as_slice)
+                            .zip(caches.iter_mut())
+                            .collect();
+                        let out = lane.forward_batch(&mut batch).unwrap();
+                        let rows = out.to_vec2::<f32>().unwrap();
+                        assert_eq!(rows.len(), k);
+                        for (j, r) in rows.iter().enumerate() {
+                            let expect = (10 * i + j) as f32 + step as f32;
+                            assert_eq!(r, &vec![expect, (step + 1) as f32]);
+                        }
+                    }
+                });
+            }
+        });
+        // Both steps ran all four sequences in one pass each.
+        assert_eq!(model.batches.lock().unwrap().clone(), vec![4, 4]);
     }
 
     #[test]

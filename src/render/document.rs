@@ -77,6 +77,7 @@ mod tests {
             score: None,
             cosine: None,
             alternatives: Vec::new(),
+            selection_score: None,
         };
         TranslationDocument {
             input: "a.txt".into(),

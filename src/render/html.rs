@@ -549,6 +549,7 @@ mod tests {
             score: Some(1.05),
             cosine: Some(0.9),
             alternatives: Vec::new(),
+            selection_score: None,
         }
     }
 

@@ -113,5 +113,6 @@ fn segment_out(s: &Segment, text: &str, t: SegmentTranslation) -> SegmentOut {
         score: None,
         cosine: None,
         alternatives: t.alternatives,
+        selection_score: t.selection.map(|s| crate::util::num::round_to(s, 4)),
     }
 }

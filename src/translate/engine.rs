@@ -90,7 +90,7 @@ impl Engine {
             ModelKind::ChatLm => {
                 let given = [
                     (Setting::Beam, d.beam.is_some()),
-                    (Setting::NBest, d.n_best.is_some()),
+                    (Setting::NBest, d.n_best.is_some() && opts.candidates.n <= 1),
                     (Setting::LengthPenalty, d.length_penalty.is_some()),
                     (Setting::MaxLength, d.max_length.is_some()),
                     (Setting::NoRepeatNgram, d.no_repeat_ngram.is_some()),
@@ -101,6 +101,27 @@ impl Engine {
                 if let Some((s, _)) = given.iter().find(|(_, on)| *on) {
                     return Err(unsupported(*s));
                 }
+                if opts.candidates.n == 0 {
+                    return Err(Error::Invalid {
+                        setting: Setting::Candidates,
+                        requirement: "at least 1",
+                    });
+                }
+                let c = &opts.candidates;
+                if c.n > 1 && c.method.needs_qe() && c.qe.is_none() {
+                    return Err(Error::Invalid {
+                        setting: Setting::Select,
+                        requirement: "qe and mbr+qe need the embedder loaded as the quality estimator (not available in this command)",
+                    });
+                }
+                if let Some(k) = d.n_best {
+                    if k == 0 || k > opts.candidates.n {
+                        return Err(Error::Invalid {
+                            setting: Setting::NBest,
+                            requirement: "between 1 and the number of candidates",
+                        });
+                    }
+                }
                 device::select(&load.device)?;
             }
             ModelKind::EncoderDecoder => {
@@ -110,6 +131,7 @@ impl Engine {
                     (Setting::Lanes, opts.lanes > 1),
                     (Setting::Glossary, opts.prompt.user_glossary.is_some()),
                     (Setting::Examples, opts.prompt.memory.is_some()),
+                    (Setting::Candidates, opts.candidates.n > 1),
                 ];
                 if let Some((s, _)) = given.iter().find(|(_, on)| *on) {
                     return Err(unsupported(*s));

@@ -107,6 +107,11 @@ impl Translator for MarianTranslator<'_> {
                 }
                 let problems = check::check(&target, text, self.pair.to);
                 flags.extend(problems.iter().map(|p| p.flag()));
+                for f in super::fidelity::check(text, &target, self.pair) {
+                    if !flags.contains(&f.flag) {
+                        flags.push(f.flag);
+                    }
+                }
                 let alternatives = if self.decoding.n_best > 1 {
                     hyps.iter()
                         .map(|h| Alternative {
@@ -121,6 +126,7 @@ impl Translator for MarianTranslator<'_> {
                     target,
                     flags,
                     alternatives,
+                    selection: None,
                 });
                 on_segment(*i);
             }

@@ -13,14 +13,21 @@
 //!   translations -> a `TranslationDocument`).
 //! - [`check`], [`glossary`], [`examples`]: reply checks, fixed renderings
 //!   and a translation memory, used by the chat-model translator.
+//! - [`lexicon`], [`fidelity`]: names and terms from registry data, and the
+//!   checks that hold names and numbers to the source.
+//! - [`select`]: choosing among several candidates of a sentence (MBR with
+//!   chrF, e5 quality estimation), the hard checks first.
 
 pub mod check;
 pub mod document;
 pub mod engine;
 pub mod examples;
+pub mod fidelity;
 pub mod glossary;
+pub mod lexicon;
 pub mod llm;
 pub mod marian;
+pub mod select;
 
 use std::sync::Arc;
 
@@ -105,11 +112,40 @@ impl Default for PromptOptions {
     }
 }
 
+/// Several candidates per sentence, and how one is chosen (chat models).
+#[derive(Debug, Clone)]
+pub struct CandidateOptions {
+    /// Candidates per sentence: the greedy one plus `n - 1` samples,
+    /// decoded as one batch. 1 is plain greedy decoding, exactly.
+    pub n: usize,
+    pub method: select::Method,
+    /// Temperature of the samples. Default: 1.0.
+    pub temperature: f64,
+    /// Epsilon sampling threshold. Default: 0.02.
+    pub epsilon: f32,
+    /// The quality estimator (`qe` and `mbr+qe` need it).
+    pub qe: Option<select::Qe>,
+}
+
+impl Default for CandidateOptions {
+    fn default() -> Self {
+        Self {
+            n: 1,
+            method: select::Method::Mbr,
+            temperature: 1.0,
+            epsilon: 0.02,
+            qe: None,
+        }
+    }
+}
+
 /// Options of a translation run (the language pair is given when a
 /// translator is made); `Default` is the documented default.
 #[derive(Debug, Clone)]
 pub struct TranslateOptions {
     pub decoding: DecodingChoices,
+    /// Chat models only.
+    pub candidates: CandidateOptions,
     /// Chat models only.
     pub prompt: PromptOptions,
     /// Chat models: translate N runs of whole paragraphs side by side, their
@@ -127,6 +163,7 @@ impl Default for TranslateOptions {
                 ..DecodingChoices::default()
             },
             prompt: PromptOptions::default(),
+            candidates: CandidateOptions::default(),
             lanes: 1,
             batch_sentences: None,
         }
@@ -142,6 +179,8 @@ pub struct SegmentTranslation {
     pub flags: Vec<Flag>,
     /// With an n-best list: every hypothesis, best first, with its score.
     pub alternatives: Vec<Alternative>,
+    /// Chosen among candidates: the chosen one's selection score.
+    pub selection: Option<f64>,
 }
 
 impl SegmentTranslation {
@@ -151,6 +190,7 @@ impl SegmentTranslation {
             target: source.trim().to_string(),
             flags: vec![Flag::Verbatim],
             alternatives: Vec::new(),
+            selection: None,
         }
     }
 }

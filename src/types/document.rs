@@ -27,6 +27,11 @@ pub struct SegmentOut {
     /// best first, each with its length-normalized log-probability.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub alternatives: Vec<Alternative>,
+    /// With `--candidates N` (chat models): the chosen candidate's
+    /// selection score (MBR: mean chrF against the other candidates; QE:
+    /// cosine with the source; both: their sum scaled to 0..2).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub selection_score: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -30,6 +30,17 @@ pub enum Flag {
     NewNumber,
     ForeignScript,
     GlossaryMissed,
+    /// A name in the source (a country, city, language from the lexicon)
+    /// whose rendering is missing from the target.
+    EntityMissed,
+    /// A name in the target with no counterpart in the source.
+    EntityAdded,
+    /// A number in the source missing from the target.
+    NumberMissed,
+    /// A number whose qualifier changed ("gần 70" became "more than 70").
+    ApproximationChanged,
+    /// The reply is code, a question back or commentary, not a translation.
+    NotATranslation,
     // From scoring the (source, target) pairs of a document.
     LowScore,
     LikelyOmission,
@@ -45,7 +56,7 @@ pub enum Flag {
     Other(String),
 }
 
-const NAMED: [(Flag, &str); 19] = [
+const NAMED: [(Flag, &str); 24] = [
     (Flag::RetriedAlone, "retried-alone"),
     (Flag::Repetition, "repetition"),
     (Flag::Verbatim, "verbatim"),
@@ -58,6 +69,11 @@ const NAMED: [(Flag, &str); 19] = [
     (Flag::NewNumber, "new-number"),
     (Flag::ForeignScript, "foreign-script"),
     (Flag::GlossaryMissed, "glossary-missed"),
+    (Flag::EntityMissed, "entity-missed"),
+    (Flag::EntityAdded, "entity-added"),
+    (Flag::NumberMissed, "number-missed"),
+    (Flag::ApproximationChanged, "approximation-changed"),
+    (Flag::NotATranslation, "not-a-translation"),
     (Flag::LowScore, "low-score"),
     (Flag::LikelyOmission, "likely-omission"),
     (Flag::LikelyAddition, "likely-addition"),

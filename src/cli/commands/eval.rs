@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 
 use crate::cli::args::{CorpusMetricArgs, EvalTranslateArgs, GlobalArgs, ListFormat, RougeArgs};
-use crate::cli::common::{emit, resolve_translator, SegmentBar};
+use crate::cli::common::{attach_qe, emit, resolve_translator, SegmentBar};
 use crate::cli::options::{lang_pair, load_options, set_threads, TranslateFlags};
 use dich::eval::corpus;
 use dich::eval::pairs::{parse_pairs, translate_pairs};
@@ -321,6 +321,7 @@ pub fn translate(g: &GlobalArgs, args: EvalTranslateArgs) -> Result<()> {
         baseline: baseline.as_ref().map(|(n, h)| (n.as_str(), h.as_slice())),
         resamples: args.bootstrap,
         worst: args.worst,
+        pair,
     };
     let mut report = score(&input.name, &pairs, bad, &systems)?;
     timing.wall_s = round_to(start.elapsed().as_secs_f64(), 3);
@@ -362,6 +363,9 @@ fn translate_all(
     .options(pair)?;
     // A pair never sees its own reference as an example.
     opts.prompt.memory_skip_identical = true;
+    if Engine::kind_of(&model) == ModelKind::ChatLm {
+        attach_qe(g, None, &args.runtime.device, &mut opts)?;
+    }
     Engine::check(&model, Some(pair), &opts, &load)?;
     let engine = Engine::load(&model, &load)?;
     let examples = args
@@ -381,8 +385,14 @@ fn translate_all(
         examples_per_sentence: examples.as_ref().map(|_| opts.prompt.memory_examples),
         examples,
         lanes: Some(opts.lanes),
-        decoding: Some(match args.decode.beam {
-            Some(b) if b > 1 => format!("beam {b}"),
+        decoding: Some(match (args.decode.beam, opts.candidates.n) {
+            (Some(b), _) if b > 1 => format!("beam {b}"),
+            (_, n) if n > 1 => format!(
+                "{n} candidates (greedy + epsilon {} samples at temperature {}), {}",
+                opts.candidates.epsilon,
+                opts.candidates.temperature,
+                opts.candidates.method.name()
+            ),
             _ => "greedy".to_string(),
         }),
         hypotheses: None,

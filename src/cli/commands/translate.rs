@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::cli::args::{GlobalArgs, TranslateArgs};
 use crate::cli::common::{
-    emit, load_embedder, model_ref, resolve_embedder, resolve_translator, SegmentBar,
+    attach_qe, emit, load_embedder, model_ref, resolve_embedder, resolve_translator, SegmentBar,
 };
 use crate::cli::options::{lang_pair, load_options, set_threads, TranslateFlags};
 use dich::align::document::score_document;
@@ -26,7 +26,7 @@ pub fn run(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
     device::select(&args.runtime.device)?;
     let model = resolve_translator(g, args.runtime.model.as_deref())?;
     let load = load_options(&args.runtime, &args.decode)?;
-    let opts = TranslateFlags {
+    let mut opts = TranslateFlags {
         prompt: Some(&args.prompt),
         decode: &args.decode,
         lanes: args.lanes as usize,
@@ -35,6 +35,9 @@ pub fn run(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
         seed: args.seed,
     }
     .options(pair)?;
+    if Engine::kind_of(&model) == ModelKind::ChatLm {
+        attach_qe(g, args.embedder.as_deref(), &args.runtime.device, &mut opts)?;
+    }
     // Settings the model does not take fail before anything is loaded.
     Engine::check(&model, Some(pair), &opts, &load)?;
     // A bad model file fails in seconds, before anything else is fetched.

@@ -9,6 +9,7 @@
 //! again with a repetition penalty. What happened is recorded as flags.
 //! [`lanes`] translates runs of paragraphs side by side, batched.
 
+mod candidates;
 pub mod lanes;
 pub mod prompt;
 
@@ -16,7 +17,8 @@ use std::time::Instant;
 
 use super::OnSegment;
 use super::{
-    check, glossary, RunStats, SegmentTranslation, TranslateOptions, Translated, Translator,
+    check, fidelity, glossary, lexicon, RunStats, SegmentTranslation, TranslateOptions, Translated,
+    Translator,
 };
 use crate::decode::causal::generate;
 use crate::decode::search::Hooks;
@@ -24,7 +26,7 @@ use crate::decode::{DecodingOptions, LoopGuard, Sampling, StopReason};
 use crate::error::{Error, Result};
 use crate::model::{CausalLm, KvCache, LoadedLm};
 use crate::text::model_text;
-use crate::types::{Flag, LangPair, Segment, SegmentKind};
+use crate::types::{Alternative, Flag, Lang, LangPair, Segment, SegmentKind};
 use prompt::PromptBuilder;
 
 /// A translator bound to a loaded model and a language pair. Creating it
@@ -58,6 +60,9 @@ struct Reply {
     stop: StopReason,
     /// It looped once and was decoded again with a penalty.
     looped: bool,
+    /// Chosen among candidates: the candidates to show (with `n_best`; the
+    /// chosen one first) and the chosen one's selection score.
+    candidates: Option<(Vec<Alternative>, f64)>,
 }
 
 impl Reply {
@@ -73,10 +78,15 @@ impl Reply {
             flags.push(Flag::Truncated);
         }
         flags.extend(problems.iter().map(|p| p.flag()));
+        let (alternatives, selection) = match self.candidates {
+            Some((alts, score)) => (alts, Some(score)),
+            None => (Vec::new(), None),
+        };
         SegmentTranslation {
             target: self.target,
             flags,
-            alternatives: Vec::new(),
+            alternatives,
+            selection,
         }
     }
 }
@@ -190,6 +200,7 @@ impl<'a> LlmTranslator<'a> {
                 temperature,
                 top_p: d.top_p,
                 seed: d.seed,
+                epsilon: None,
             }),
             stop_tokens: self.lm.stop_tokens.clone(),
             loop_guard: Some(LoopGuard::default()),
@@ -206,17 +217,7 @@ impl<'a> LlmTranslator<'a> {
         text: &str,
         penalty: bool,
     ) -> Result<(String, StopReason)> {
-        let mut prompt = std::mem::take(&mut conv.pending);
-        let p = &self.opts.prompt;
-        if let Some(memory) = &p.memory {
-            for (src, tgt) in memory.nearest(text, p.memory_examples, p.memory_skip_identical) {
-                prompt.extend(self.prompts.exchange(src, tgt)?);
-            }
-        }
-        match glossary::Glossary::note(&self.glossary.matches(text)) {
-            Some(note) => prompt.extend(self.prompts.request(&format!("{text}\n{note}"))?),
-            None => prompt.extend(self.prompts.request(text)?),
-        }
+        let prompt = self.request(conv, text)?;
         let source_tokens = self.lm.encode_text(text)?.len();
         let opts = self.decoding_for(source_tokens, penalty);
         let g = generate(
@@ -235,6 +236,73 @@ impl<'a> LlmTranslator<'a> {
         Ok((check::clean_reply(&reply, text), g.hypothesis.stop))
     }
 
+    /// The tokens that ask for `text` in `conv`: what is pending, memory
+    /// examples, the request with its glossary note. Takes `conv.pending`.
+    fn request(&self, conv: &mut Conversation, text: &str) -> Result<Vec<u32>> {
+        let mut prompt = std::mem::take(&mut conv.pending);
+        let p = &self.opts.prompt;
+        if let Some(memory) = &p.memory {
+            for (src, tgt) in memory.nearest(text, p.memory_examples, p.memory_skip_identical) {
+                prompt.extend(self.prompts.exchange(src, tgt)?);
+            }
+        }
+        match self.glossary_note(text) {
+            Some(note) => prompt.extend(self.prompts.request(&format!("{text}\n{note}"))?),
+            None => prompt.extend(self.prompts.request(text)?),
+        }
+        Ok(prompt)
+    }
+
+    /// The glossary note of `text`: the glossary's entries, then the
+    /// lexicon's names not already covered (with the built-in glossary on).
+    fn glossary_note(&self, text: &str) -> Option<String> {
+        let matches = self.glossary.matches(text);
+        let mut items: Vec<String> = matches
+            .iter()
+            .map(|e| format!("{} = {}", e.term, e.rendering))
+            .collect();
+        if self.opts.prompt.builtin_glossary
+            && self.pair.from == Lang::Vi
+            && self.pair.to == Lang::En
+        {
+            let lex = lexicon::Lexicon::builtin();
+            for m in lex.find_vi(text) {
+                let e = lex.entity(m.entity);
+                let term = &text[m.start..m.end];
+                let covered = matches
+                    .iter()
+                    .any(|g| g.term.contains(term) || g.rendering == e.english());
+                if covered || !matches!(e.kind, lexicon::Kind::Territory | lexicon::Kind::City) {
+                    continue;
+                }
+                let item = match e.en_adj.iter().find(|f| !f.weak) {
+                    Some(adj) if adj.text != e.english() => {
+                        format!("{term} = {} ({})", e.english(), adj.text)
+                    }
+                    _ => format!("{term} = {}", e.english()),
+                };
+                if !items.contains(&item) {
+                    items.push(item);
+                }
+            }
+        }
+        if items.is_empty() {
+            None
+        } else {
+            Some(format!("(Glossary: {})", items.join("; ")))
+        }
+    }
+
+    /// A reply: the greedy one (with the loop fallback), or the choice
+    /// among candidates when there are several.
+    fn reply(&mut self, conv: &mut Conversation, text: &str) -> Result<Reply> {
+        if self.opts.candidates.n > 1 {
+            self.reply_from_candidates(conv, text)
+        } else {
+            self.attempt_guarded(conv, text)
+        }
+    }
+
     /// An attempt that, if the reply loops or runs out of room, is decoded
     /// again from the same state with a repetition penalty.
     fn attempt_guarded(&mut self, conv: &mut Conversation, text: &str) -> Result<Reply> {
@@ -245,6 +313,7 @@ impl<'a> LlmTranslator<'a> {
                 target,
                 stop,
                 looped: false,
+                candidates: None,
             });
         }
         *conv = before;
@@ -253,6 +322,7 @@ impl<'a> LlmTranslator<'a> {
             target,
             stop,
             looped: true,
+            candidates: None,
         })
     }
 
@@ -264,6 +334,11 @@ impl<'a> LlmTranslator<'a> {
         if !glossary::Glossary::missed(&matches, &result.target).is_empty() {
             result.flags.push(Flag::GlossaryMissed);
         }
+        for f in fidelity::check(text, &result.target, self.pair) {
+            if !result.flags.contains(&f.flag) {
+                result.flags.push(f.flag);
+            }
+        }
         Ok(result)
     }
 
@@ -273,7 +348,7 @@ impl<'a> LlmTranslator<'a> {
         text: &str,
     ) -> Result<SegmentTranslation> {
         let before = conv.clone();
-        let first = self.attempt_guarded(conv, text)?;
+        let first = self.reply(conv, text)?;
         let problems = check::check(&first.target, text, self.pair.to);
         if problems.is_empty() {
             return Ok(first.into_translation(&[], false));
@@ -283,7 +358,7 @@ impl<'a> LlmTranslator<'a> {
             first.target
         );
         let mut alone = self.fresh_conversation(None)?;
-        let second = self.attempt_guarded(&mut alone, text)?;
+        let second = self.reply(&mut alone, text)?;
         let problems2 = check::check(&second.target, text, self.pair.to);
         // Keep the reply made with context unless the one without is better.
         if check::weight(&problems2) < check::weight(&problems) {

@@ -2,8 +2,8 @@
 //! lines end at `\n` only, each line loses its trailing whitespace, nothing
 //! is normalized (no NFC, a byte-order mark stays part of the first line).
 
-use crate::eval::pystr;
 use crate::input::Input;
+use crate::metrics::pystr;
 
 /// Why a test set cannot be scored.
 #[derive(Debug, thiserror::Error)]

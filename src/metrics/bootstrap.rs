@@ -12,7 +12,7 @@
 //! and intervals differ from sacreBLEU's by resampling noise. (sacreBLEU also
 //! sums statistics in float32; the counts here are exact integers.)
 
-use crate::eval::{EvalError, Metric, Score, Stats};
+use crate::metrics::{EvalError, Metric, Score, Stats};
 
 /// sacreBLEU's default number of resamples for the paired bootstrap test.
 pub const DEFAULT_SAMPLES: usize = 1000;
@@ -55,8 +55,8 @@ pub fn paired_bootstrap<M: Metric>(
     }
     let n_samples = n_samples.max(1);
     let score = |stats: &M::Stats| metric.compute(stats).value();
-    let bl_score = score(&crate::eval::sum(baseline));
-    let sys_score = score(&crate::eval::sum(system));
+    let bl_score = score(&crate::metrics::sum(baseline));
+    let sys_score = score(&crate::metrics::sum(system));
 
     let mut rng = SplitMix64::new(seed);
     let n = baseline.len();
@@ -162,8 +162,8 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::bleu::Bleu;
-    use crate::eval::chrf::Chrf;
+    use crate::metrics::bleu::Bleu;
+    use crate::metrics::chrf::Chrf;
 
     const REFS: [&str; 6] = [
         "The cat sat on the mat.",

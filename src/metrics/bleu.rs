@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
-use crate::eval::tok13a::tokenize_13a;
-use crate::eval::{pystr, Metric, Score, Stats, SACREBLEU_VERSION};
+use crate::metrics::tok13a::tokenize_13a;
+use crate::metrics::{pystr, Metric, Score, Stats, SACREBLEU_VERSION};
 
 /// The largest n-gram order.
 pub const MAX_NGRAM_ORDER: usize = 4;

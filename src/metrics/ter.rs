@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use crate::eval::{pystr, Metric, Score, Stats, SACREBLEU_VERSION};
+use crate::metrics::{pystr, Metric, Score, Stats, SACREBLEU_VERSION};
 
 const COST_INS: i64 = 1;
 const COST_DEL: i64 = 1;

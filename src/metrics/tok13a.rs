@@ -8,7 +8,7 @@
 //! left-to-right scan here, taking matches without overlap exactly as
 //! Python's `re.sub` does.
 
-use crate::eval::pystr;
+use crate::metrics::pystr;
 
 /// Tokenizes one segment; the tokens are joined by single spaces.
 pub fn tokenize_13a(line: &str) -> String {

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use crate::eval::{pystr, Metric, Score, Stats, SACREBLEU_VERSION};
+use crate::metrics::{pystr, Metric, Score, Stats, SACREBLEU_VERSION};
 
 /// Character n-gram order.
 pub const CHAR_ORDER: usize = 6;
@@ -243,7 +243,7 @@ mod tests {
         // Case-sensitive.
         assert!(sentence_chrf(&Chrf::CHRF, "Abc", "abc") < 100.0);
         let stats = c.corpus_stats(&["a b", "c d e"], &["a b", "c f"]).unwrap();
-        let total = crate::eval::sum(&stats);
+        let total = crate::metrics::sum(&stats);
         assert_eq!(total.0.len(), CHAR_ORDER + 2);
         assert_eq!(total.0[6], [5, 4, 3]);
     }
