@@ -16,6 +16,8 @@
 #   '--candidates 4'), each against the baseline's hypotheses;
 # - writes everything under $OUT (default target/faithfulness/SPLIT) and
 #   prints one table line per run.
+# - LIMIT_UI / LIMIT_LO: only the first N pairs of a set (the sets are in
+#   hash order, so a prefix is a fixed random sample).
 #
 # Dev is for choosing; test is run once, for the chosen settings only.
 set -euo pipefail
@@ -57,17 +59,20 @@ row() { # name json
 echo -e "set\trun\tBLEU\tchrF\tp(chrF)\tentity-added\tentity-missed\tnumber-mismatch\tsentences\ttranslate_s"
 for s in ui lo; do
   pairs=$sets/$s-$split.tsv
+  limit=()
+  [ "$s" = ui ] && [ -n "${LIMIT_UI:-}" ] && limit=(--limit "$LIMIT_UI")
+  [ "$s" = lo ] && [ -n "${LIMIT_LO:-}" ] && limit=(--limit "$LIMIT_LO")
   if [ ! -f "$out/$s-base.txt" ]; then
-    "$base" eval translate "$pairs" --offline -q --save-hyp "$out/$s-base.txt" --format json >/dev/null
+    "$base" eval translate "$pairs" "${limit[@]}" --offline -q --save-hyp "$out/$s-base.txt" --format json >/dev/null
   fi
   # The baseline scored by this binary (its fidelity flags need the new checks).
-  "$new" eval translate "$pairs" --offline -q --hyp "$out/$s-base.txt" --format json > "$out/$s-base.json"
+  "$new" eval translate "$pairs" "${limit[@]}" --offline -q --hyp "$out/$s-base.txt" --format json > "$out/$s-base.json"
   echo -e "$s\t$(row base "$out/$s-base.json")"
   for v in "${variants[@]}"; do
     name=${v:-default}
     name=${name// /_}
     # shellcheck disable=SC2086
-    "$new" eval translate "$pairs" --offline -q $v --compare "$out/$s-base.txt" \
+    "$new" eval translate "$pairs" "${limit[@]}" --offline -q $v --compare "$out/$s-base.txt" \
       --save-hyp "$out/$s-$name.txt" --format json > "$out/$s-$name.json"
     echo -e "$s\t$(row "$name" "$out/$s-$name.json")"
   done

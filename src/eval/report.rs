@@ -44,22 +44,42 @@ pub struct Fidelity {
     pub not_a_translation: usize,
     /// Any check.
     pub flagged: usize,
+    /// Every flagged hypothesis with its findings (`flag: detail`), for
+    /// reading the flags' precision by hand.
+    pub lines: Vec<FlaggedLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlaggedLine {
+    pub line: usize,
+    pub source: String,
+    pub hypothesis: String,
+    pub findings: Vec<String>,
 }
 
 impl Fidelity {
     /// The checks of each (source, hypothesis) pair, counted.
     pub fn count<'a>(
-        items: impl Iterator<Item = (&'a str, &'a str)>,
+        items: impl Iterator<Item = (usize, &'a str, &'a str)>,
         pair: crate::types::LangPair,
     ) -> Fidelity {
         use crate::types::Flag;
         let mut f = Fidelity::default();
-        for (source, hyp) in items {
+        for (line, source, hyp) in items {
             f.sentences += 1;
-            let flags: Vec<Flag> = crate::translate::fidelity::check(source, hyp, pair)
-                .into_iter()
-                .map(|x| x.flag)
-                .collect();
+            let findings = crate::translate::fidelity::check(source, hyp, pair);
+            if !findings.is_empty() {
+                f.lines.push(FlaggedLine {
+                    line,
+                    source: source.to_string(),
+                    hypothesis: hyp.to_string(),
+                    findings: findings
+                        .iter()
+                        .map(|x| format!("{}: {}", x.flag.name(), x.detail))
+                        .collect(),
+                });
+            }
+            let flags: Vec<Flag> = findings.into_iter().map(|x| x.flag).collect();
             let has = |flag: Flag| usize::from(flags.contains(&flag));
             f.entity_missed += has(Flag::EntityMissed);
             f.entity_added += has(Flag::EntityAdded);
@@ -242,8 +262,8 @@ pub fn score(
         fidelity: Fidelity::count(
             pairs
                 .iter()
-                .map(|p| p.source.as_str())
-                .zip(hyps.iter().map(String::as_str)),
+                .zip(hyps)
+                .map(|(p, h)| (p.line, p.source.as_str(), h.as_str())),
             systems.pair,
         ),
         settings: Settings::default(),

@@ -37,6 +37,9 @@ pub fn check(source: &str, target: &str, pair: LangPair) -> Vec<Finding> {
         _ => return out,
     };
     out.extend(entities(vi, en, pair.from == Lang::Vi));
+    if pair.from == Lang::Vi {
+        out.extend(titles(source, target));
+    }
     out.extend(numbers(source, target, pair));
     out
 }
@@ -100,6 +103,51 @@ fn entities(vi: &str, en: &str, vi_is_source: bool) -> Vec<Finding> {
     out
 }
 
+/// `entity-added` for a title or institution of the built-in glossary in
+/// an English target ("Foreign Minister", "Ambassador", "Prime Minister")
+/// whose Vietnamese terms are all absent from the source: "nhà ngoại giao
+/// Australia" (the Australian diplomat) is not the Foreign Minister.
+fn titles(source: &str, target: &str) -> Vec<Finding> {
+    let extra = TITLES.iter().map(|&(t, r)| (t, r));
+    let glossary = super::glossary::Glossary::builtin(Lang::Vi, Lang::En).with_entries(extra);
+    let source: String = unicode_normalization::UnicodeNormalization::nfc(source)
+        .collect::<String>()
+        .to_lowercase();
+    let mut out = Vec::new();
+    for rendering in glossary.renderings() {
+        // Capitalized as titles are in news English; countries and
+        // cities are the lexicon's to check.
+        if !rendering.starts_with(char::is_uppercase)
+            || Lexicon::builtin()
+                .find_en(rendering)
+                .iter()
+                .any(|m| m.start == 0 && m.end == rendering.len())
+            || !super::lexicon::contains_word(target, rendering)
+        {
+            continue;
+        }
+        let named = glossary
+            .terms_for(rendering)
+            .any(|t| super::lexicon::contains_word(&source, &t.to_lowercase()));
+        if !named {
+            push_once(&mut out, Flag::EntityAdded, rendering);
+        }
+    }
+    out
+}
+
+/// Titles checked besides the glossary's (they are not shown to the model):
+/// a target with the title needs one of its terms in the source.
+const TITLES: &[(&str, &str)] = &[
+    ("Tổng thống", "President"),
+    ("Chủ tịch", "President"),
+    ("Ngoại trưởng", "Foreign Minister"),
+    ("Bộ trưởng Ngoại giao", "Foreign Minister"),
+    ("Bộ trưởng Bộ Ngoại giao", "Foreign Minister"),
+    ("Đại sứ", "Ambassador"),
+    ("Thủ tướng", "Premier"),
+];
+
 fn push_once(out: &mut Vec<Finding>, flag: Flag, detail: &str) {
     if !out.iter().any(|f| f.flag == flag && f.detail == detail) {
         out.push(Finding {
@@ -119,7 +167,7 @@ fn not_a_translation(source: &str, target: &str, to: Lang) -> Option<&'static st
         let s = s.trim_end_matches(['"', '”', '’', '\'', ')', '»']);
         s.ends_with('?') || s.ends_with('？')
     };
-    if asks(t) && !asks(source.trim()) {
+    if asks(t) && !asks(source.trim()) && !vietnamese_question(source) {
         return Some("a question back");
     }
     let lower = t.to_lowercase();
@@ -136,6 +184,21 @@ fn not_a_translation(source: &str, target: &str, to: Lang) -> Option<&'static st
         return Some("commentary");
     }
     None
+}
+
+/// A Vietnamese question written without a question mark, as UI text and
+/// headlines do: "Có nên hiển thị con trỏ hay không", "Đã lưu chưa".
+fn vietnamese_question(source: &str) -> bool {
+    let lower = source
+        .trim()
+        .trim_end_matches(['.', ':', ' '])
+        .to_lowercase();
+    let last = lower.rsplit(char::is_whitespace).next().unwrap_or("");
+    lower.contains("hay không")
+        || matches!(
+            last,
+            "không" | "chưa" | "chăng" | "sao" | "gì" | "nào" | "đâu" | "hả" | "à"
+        )
 }
 
 /// A reply that starts like commentary is still a translation when the
@@ -162,21 +225,20 @@ const CODE_MARKS: &[&str] = &[
 ];
 
 const COMMENTARY_EN: &[&str] = &[
-    "sure",
-    "certainly",
-    "here is",
-    "here's",
+    "sure,",
+    "sure!",
+    "certainly,",
+    "certainly!",
+    "here is the",
+    "here's the",
     "i'm sorry",
     "i am sorry",
-    "i cannot",
-    "i can't",
     "as an ai",
     "please provide",
     "the translation",
     "this sentence",
     "the sentence",
-    "the text",
-    "translation of",
+    "the vietnamese",
     "note:",
     "this translates",
     "in english,",
@@ -748,6 +810,29 @@ mod tests {
     }
 
     #[test]
+    fn titles_the_source_does_not_have() {
+        let f = flags(
+            "Theo nhà ngoại giao Australia, đây là thời khắc bước ngoặt.",
+            "According to the Australian Foreign Minister, this is a turning point.",
+            VI_EN,
+        );
+        assert_eq!(f, ["entity-added:Foreign Minister"]);
+        assert!(flags(
+            "Theo Ngoại trưởng Australia, đây là thời khắc bước ngoặt.",
+            "According to the Australian Foreign Minister, this is a turning point.",
+            VI_EN
+        )
+        .is_empty());
+        let f = flags(
+            "Theo ông Iain Frew, công ước là bước tiến.",
+            "According to the British Ambassador, the convention is a step forward.",
+            VI_EN,
+        );
+        assert!(f.contains(&"entity-added:Ambassador".to_string()), "{f:?}");
+        assert!(f.contains(&"entity-added:British".to_string()), "{f:?}");
+    }
+
+    #[test]
     fn entities_in_both_directions() {
         let en_vi = LangPair {
             from: Lang::En,
@@ -798,6 +883,21 @@ mod tests {
             Some("a question back")
         );
         assert_eq!(t("Hà Nội có đẹp không?", "Is Hanoi beautiful?"), None);
+        // Vietnamese questions without a question mark.
+        assert_eq!(
+            t(
+                "Có nên hiển thị con trỏ hay không",
+                "Should the cursor be shown?"
+            ),
+            None
+        );
+        assert_eq!(t("Đã lưu tập tin chưa", "Has the file been saved?"), None);
+        // A first-person sentence or "The text ..." is a translation.
+        assert_eq!(
+            t("Không thể đọc phần động.", "I can't read the moving part."),
+            None
+        );
+        assert_eq!(t("Văn bản trên nhãn.", "The text on the label."), None);
         assert_eq!(
             t("Hà Nội đẹp.", "```python\nprint('Hanoi')\n```"),
             Some("code")

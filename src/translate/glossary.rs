@@ -227,6 +227,38 @@ impl Glossary {
         out
     }
 
+    /// `self` with more entries (for checks; a later entry for the same
+    /// term replaces an earlier one).
+    pub fn with_entries<'a>(self, extra: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self::from_entries(
+            self.entries
+                .into_iter()
+                .chain(extra.into_iter().map(|(t, r)| Entry {
+                    term: t.nfc().collect(),
+                    rendering: r.to_string(),
+                })),
+        )
+    }
+
+    /// Every distinct rendering.
+    pub fn renderings(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for e in &self.entries {
+            if !out.contains(&e.rendering.as_str()) {
+                out.push(&e.rendering);
+            }
+        }
+        out
+    }
+
+    /// The terms rendered as `rendering`.
+    pub fn terms_for<'g>(&'g self, rendering: &'g str) -> impl Iterator<Item = &'g str> {
+        self.entries
+            .iter()
+            .filter(move |e| e.rendering == rendering)
+            .map(|e| e.term.as_str())
+    }
+
     /// The note added under a sentence for its matches, or `None`.
     pub fn note(matches: &[&Entry]) -> Option<String> {
         if matches.is_empty() {

@@ -417,6 +417,7 @@ fn find_forms(
                     || taken
                         .iter()
                         .any(|&(a, b)| s < b && e > a && (a, b) != (s, e))
+                    || (entities[*i].kind == Kind::City && next_is_capitalized(&text[e..]))
                 {
                     continue;
                 }
@@ -451,6 +452,12 @@ fn find_forms(
                 {
                     continue;
                 }
+                // A Vietnamese city name followed by another capitalized
+                // word is part of a longer name: "Thái Bình Dương" is the
+                // Pacific, not the province of Thái Bình.
+                if !english && kind == Kind::City && next_is_capitalized(&text[e..]) {
+                    continue;
+                }
                 // Overlaps are not allowed, but one span may name several
                 // entities ("Swedish": the language and the adjective).
                 if taken
@@ -473,6 +480,12 @@ fn find_forms(
     }
     out.sort_by_key(|(m, _)| m.start);
     out
+}
+
+fn next_is_capitalized(rest: &str) -> bool {
+    rest.strip_prefix(' ')
+        .and_then(|r| r.chars().next())
+        .is_some_and(char::is_uppercase)
 }
 
 fn flip_first(s: &str) -> String {
@@ -614,6 +627,11 @@ mod tests {
         );
         // The longest form wins: the language, not the country.
         assert_eq!(names("nói tiếng Anh"), ["tiếng Anh=en"]);
+        // A city inside a longer name is not the city.
+        assert!(names("Đông Nam Á và Thái Bình Dương")
+            .iter()
+            .all(|n| !n.starts_with("Thái Bình")));
+        assert_eq!(names("tỉnh Thái Bình"), ["Thái Bình=1566346"]);
         // Several-word names in the press's capitals.
         assert_eq!(names("Liên minh châu Âu họp"), ["Liên minh châu Âu=EU"]);
     }
