@@ -187,23 +187,25 @@ fn is_latin(c: char) -> bool {
         || unicode_normalization::char::is_combining_mark(c)
 }
 
+/// English month names, January first.
+pub(crate) const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
 /// Month numbers implied by English month names: "October 25" becomes
 /// "25/10" in Vietnamese, and that 10 is not invented.
 fn month_numbers(text: &str) -> Vec<String> {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphabetic())
         .map(str::to_lowercase)
