@@ -16,6 +16,7 @@
 #   '--candidates 4'), each against the baseline's hypotheses;
 # - writes everything under $OUT (default target/faithfulness/SPLIT) and
 #   prints one table line per run.
+# - BASE_BIN=path: use this baseline binary instead of building BASE_REV.
 # - LIMIT_UI / LIMIT_LO: only the first N pairs of a set (the sets are in
 #   hash order, so a prefix is a fixed random sample).
 #
@@ -39,24 +40,29 @@ mkdir -p "$out"
 
 cargo build --release -q
 new=$PWD/target/release/dich
-wt=target/faithfulness/base-$base_rev
-if [ ! -x "$wt/target/release/dich" ]; then
-  rm -rf "$wt"
-  git worktree add -f "$wt" "$base_rev" >/dev/null
-  (cd "$wt" && cargo build --release -q)
+# BASE_BIN: an already built baseline binary instead of building BASE_REV.
+base=${BASE_BIN:-}
+if [ -z "$base" ]; then
+  wt=target/faithfulness/base-$base_rev
+  if [ ! -x "$wt/target/release/dich" ]; then
+    rm -rf "$wt"
+    git worktree add -f "$wt" "$base_rev" >/dev/null
+    (cd "$wt" && cargo build --release -q)
+  fi
+  base=$PWD/$wt/target/release/dich
 fi
-base=$PWD/$wt/target/release/dich
 
 row() { # name json
   jq -r --arg n "$1" '[$n,
       (.metrics[] | select(.metric=="BLEU") | .score*100|round/100),
       (.metrics[] | select(.metric|startswith("chrF")) | .score*100|round/100),
-      ((.compare // [])[] | select(.metric|startswith("chrF")) | .result.p_value),
+      (((.compare // [])[] | select(.metric|startswith("chrF")) | .result.p_value) // "-"),
+      (.changed // "-"),
       .fidelity.entity_added, .fidelity.entity_missed, .fidelity.number_mismatch,
       .fidelity.sentences, .timing.translate_s] | @tsv' "$2"
 }
 
-echo -e "set\trun\tBLEU\tchrF\tp(chrF)\tentity-added\tentity-missed\tnumber-mismatch\tsentences\ttranslate_s"
+echo -e "set\trun\tBLEU\tchrF\tp(chrF)\tchanged\tentity-added\tentity-missed\tnumber-mismatch\tsentences\ttranslate_s"
 for s in ui lo; do
   pairs=$sets/$s-$split.tsv
   limit=()

@@ -142,6 +142,22 @@ fn scores_given_hypotheses_and_compares_two_systems() {
     let cmp = v["compare"].as_array().unwrap();
     assert_eq!(cmp.len(), 2);
     assert!(cmp[0]["result"]["p_value"].as_f64().unwrap() < 0.05);
+    assert_eq!(v["changed"], 3);
+
+    // Against itself: nothing changed, and the text report says what the
+    // p-values are then worth.
+    let out = common::dich(false)
+        .args(["eval", "translate", "--bootstrap", "20"])
+        .arg(&pairs)
+        .arg("--hyp")
+        .arg(&good)
+        .arg("--compare")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("the two systems are identical"), "{text}");
 
     // --hyp with the wrong number of lines: named, counted, non-zero exit.
     let short = write(dir.path(), "short.txt", "Hello there.\n");

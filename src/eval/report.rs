@@ -22,6 +22,11 @@ pub struct EvalTranslateReport {
     pub metrics: Vec<MetricScore>,
     /// With a baseline: one paired bootstrap test per metric.
     pub compare: Option<Vec<Comparison>>,
+    /// With a baseline: how many hypotheses differ from the baseline's.
+    /// With none, sacreBLEU's p-value formula still gives 1/(resamples+1),
+    /// which then means nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<usize>,
     pub worst: Vec<WorstLine>,
     /// Reference-free: how many hypotheses the fidelity checks flag.
     pub fidelity: Fidelity,
@@ -258,6 +263,9 @@ pub fn score(
         system: systems.name.clone(),
         metrics,
         compare: systems.baseline.map(|_| compare),
+        changed: systems
+            .baseline
+            .map(|(_, b)| b.iter().zip(hyps).filter(|(b, h)| b != h).count()),
         worst,
         fidelity: Fidelity::count(
             pairs
@@ -359,6 +367,16 @@ impl EvalTranslateReport {
                 r.system.ci,
                 r.p_value,
             ));
+        }
+        match self.changed {
+            Some(0) => t.push_str(
+                "every hypothesis is the baseline's: the two systems are identical (the p-values above mean nothing)\n",
+            ),
+            Some(n) => t.push_str(&format!(
+                "{n} of {} hypotheses differ from the baseline's\n",
+                self.pairs
+            )),
+            None => {}
         }
         t.push_str(&self.fidelity.line());
         t.push('\n');
