@@ -187,6 +187,7 @@ fn not_a_translation(source: &str, target: &str, to: Lang) -> Option<&'static st
             .trim()
             .to_lowercase()
             .starts_with(openings_source_echo(&lower))
+        && !(lower.starts_with("note") && source_is_a_note(source))
     {
         return Some("commentary");
     }
@@ -201,11 +202,24 @@ fn vietnamese_question(source: &str) -> bool {
         .trim_end_matches(['.', ':', ' '])
         .to_lowercase();
     let last = lower.rsplit(char::is_whitespace).next().unwrap_or("");
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     lower.contains("hay không")
         || matches!(
             last,
             "không" | "chưa" | "chăng" | "sao" | "gì" | "nào" | "đâu" | "hả" | "à"
         )
+        // Question words anywhere: "Bên nào ...", "Khi nào nên ...".
+        || words.iter().any(|w| matches!(*w, "nào" | "gì" | "đâu"))
+        || words.first() == Some(&"ai")
+        || words.windows(2).any(|p| {
+            matches!(
+                (p[0], p[1]),
+                ("bao", "nhiêu") | ("bao", "giờ") | ("tại", "sao") | ("vì", "sao") | ("làm", "sao")
+            )
+        })
 }
 
 /// A reply that starts like commentary is still a translation when the
@@ -217,6 +231,15 @@ fn openings_source_echo(lower_target: &str) -> &str {
         .next()
         .filter(|w| w.starts_with("note"))
         .unwrap_or("\u{0}")
+}
+
+/// A source that itself opens with a note ("Ghi chú: ...", "Lưu ý: ..."):
+/// its translation may open with "Note:".
+fn source_is_a_note(source: &str) -> bool {
+    let lower = source.trim_start().to_lowercase();
+    ["ghi chú", "lưu ý", "chú ý", "chú thích", "note"]
+        .iter()
+        .any(|o| lower.starts_with(o))
 }
 
 const CODE_MARKS: &[&str] = &[
@@ -398,6 +421,37 @@ mod tests {
             None
         );
         assert_eq!(t("Đã lưu tập tin chưa", "Has the file been saved?"), None);
+        assert_eq!(
+            t(
+                "Khi nào nên hiển thị thanh cuộn",
+                "When should the scroll bar be shown?"
+            ),
+            None
+        );
+        assert_eq!(
+            t("Bên nào của vở giữ các thanh", "Which side holds the bars?"),
+            None
+        );
+        // An imperative label turned into a question is still flagged.
+        assert_eq!(
+            t(
+                "Truy vấn khoảng giá trị hợp lệ cho KHÓA",
+                "What is the appropriate value for the key?"
+            ),
+            Some("a question back")
+        );
+        // A Vietnamese note may become an English one.
+        assert_eq!(
+            t(
+                "Ghi chú: Thay đổi này được tự động thực hiện bởi dpkg.",
+                "Note: This change was automatically made by dpkg."
+            ),
+            None
+        );
+        assert_eq!(
+            t("Hà Nội đẹp.", "Note: this is a literal translation."),
+            Some("commentary")
+        );
         // A first-person sentence or "The text ..." is a translation.
         assert_eq!(
             t("Không thể đọc phần động.", "I can't read the moving part."),

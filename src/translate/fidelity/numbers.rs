@@ -169,7 +169,12 @@ pub fn quantities(text: &str, lang: Lang) -> Vec<Quantity> {
     let mut i = 0;
     while i < chars.len() {
         let (start, c) = chars[i];
-        let after_word = i > 0 && chars[i - 1].1.is_alphanumeric();
+        // Digits inside a name are not a quantity: ASN1, ASN.1, COVID-19.
+        let after_word = i > 0
+            && (chars[i - 1].1.is_alphanumeric()
+                || (matches!(chars[i - 1].1, '.' | '-' | '_')
+                    && i > 1
+                    && chars[i - 2].1.is_alphabetic()));
         if !c.is_ascii_digit() || after_word {
             i += 1;
             continue;
@@ -444,6 +449,11 @@ mod tests {
         assert_eq!(values("ngày 25/10/2025", Lang::Vi), [25.0, 10.0, 2025.0]);
         // A name with digits is not a number.
         assert!(values("COVID19 và G7", Lang::Vi).is_empty());
+        assert!(values("ASN.1 and COVID-19", Lang::En).is_empty());
+        assert_eq!(
+            values("version 2.1 of 3-4 files", Lang::En),
+            [2.1, 3.0, 4.0]
+        );
     }
 
     #[test]
