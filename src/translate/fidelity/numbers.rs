@@ -34,6 +34,9 @@ pub enum Qualifier {
     AtLeast,
     /// tối đa / up to, at most.
     AtMost,
+    /// đến, tới, lên đến: "up to" or a plain "to" ("tăng đến 30%"), so
+    /// either reading, or none, renders it.
+    UpToOrTo,
 }
 
 const QUALIFIERS_VI: &[(&str, Qualifier)] = &[
@@ -55,6 +58,10 @@ const QUALIFIERS_VI: &[(&str, Qualifier)] = &[
     ("tối thiểu", Qualifier::AtLeast),
     ("tối đa", Qualifier::AtMost),
     ("nhiều nhất", Qualifier::AtMost),
+    ("lên đến", Qualifier::UpToOrTo),
+    ("lên tới", Qualifier::UpToOrTo),
+    ("đến", Qualifier::UpToOrTo),
+    ("tới", Qualifier::UpToOrTo),
 ];
 
 const QUALIFIERS_EN: &[(&str, Qualifier)] = &[
@@ -341,6 +348,8 @@ fn compatible(a: Option<Qualifier>, b: Option<Qualifier>) -> bool {
         (Some(Nearly), Some(About)) | (Some(About), Some(Nearly)) => true,
         (Some(Over), Some(AtLeast)) | (Some(AtLeast), Some(Over)) => true,
         (Some(Under), Some(AtMost)) | (Some(AtMost), Some(Under)) => true,
+        (Some(UpToOrTo), None | Some(AtMost | Under))
+        | (None | Some(AtMost | Under), Some(UpToOrTo)) => true,
         _ => false,
     }
 }
@@ -432,6 +441,10 @@ mod tests {
         from: Lang::Vi,
         to: Lang::En,
     };
+    const EN_VI: LangPair = LangPair {
+        from: Lang::En,
+        to: Lang::Vi,
+    };
 
     fn values(text: &str, lang: Lang) -> Vec<f64> {
         quantities(text, lang).iter().map(|q| q.value).collect()
@@ -464,6 +477,12 @@ mod tests {
         assert!(numbers("gần 70 nước đã ký", "nearly 70 countries signed", VI_EN).is_empty());
         assert!(numbers("khoảng 70 nước", "about 70 countries", VI_EN).is_empty());
         assert!(numbers("hơn 70 nước", "over 70 countries", VI_EN).is_empty());
+        // đến: "up to" or a plain "to".
+        assert!(numbers("chứa đến 30 giá trị", "holds up to 30 values", VI_EN).is_empty());
+        assert!(numbers("tăng đến 30%", "rose to 30%", VI_EN).is_empty());
+        assert!(numbers("from 10 to 30", "từ 10 đến 30", EN_VI).is_empty());
+        let more = numbers("chứa đến 30 giá trị", "holds more than 30 values", VI_EN);
+        assert_eq!(more[0].flag, Flag::ApproximationChanged);
         let dropped = numbers("gần 70 nước", "70 countries", VI_EN);
         assert_eq!(dropped[0].flag, Flag::ApproximationChanged);
         let added = numbers("70 nước", "more than 70 countries", VI_EN);
