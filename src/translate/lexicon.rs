@@ -396,11 +396,12 @@ fn find_forms(
     let mut out = Vec::new();
     // Vietnamese names of several words are matched in any case ("Liên
     // Minh Châu Âu" in CLDR, "Liên minh châu Âu" in the press), when
-    // lowercasing keeps every byte offset.
+    // lowercasing keeps every byte offset. City names are written with
+    // every capital ("Nam Đầu" is Nantou; "Việt Nam đầu tiên" is not).
     let lower = text.to_lowercase();
     let caseless = !english && lower.len() == text.len();
     for (form, i, weak) in forms {
-        if caseless && !weak && form.contains(' ') {
+        if caseless && !weak && form.contains(' ') && entities[*i].kind != Kind::City {
             let needle = form.to_lowercase();
             for (s, _) in lower.match_indices(needle.as_str()) {
                 let e = s + needle.len();
@@ -632,6 +633,9 @@ mod tests {
             .iter()
             .all(|n| !n.starts_with("Thái Bình")));
         assert_eq!(names("tỉnh Thái Bình"), ["Thái Bình=1566346"]);
+        // City names keep every capital: "Nam Đầu" is Nantou, "Việt Nam
+        // đầu tiên" the first of Vietnam.
+        assert_eq!(names("bản Hiến pháp Việt Nam đầu tiên"), ["Việt Nam=VN"]);
         // Several-word names in the press's capitals.
         assert_eq!(names("Liên minh châu Âu họp"), ["Liên minh châu Âu=EU"]);
     }

@@ -140,6 +140,19 @@ const EN_NUMBER_WORDS: &[(&str, f64)] = &[
     ("third", 3.0),
     ("fourth", 4.0),
     ("fifth", 5.0),
+    ("sixth", 6.0),
+    ("seventh", 7.0),
+    ("eighth", 8.0),
+    ("ninth", 9.0),
+    ("tenth", 10.0),
+    ("thirteen", 13.0),
+    ("fourteen", 14.0),
+    ("sixteen", 16.0),
+    ("seventeen", 17.0),
+    ("eighteen", 18.0),
+    ("nineteen", 19.0),
+    ("once", 1.0),
+    ("twice", 2.0),
     ("half", 0.5),
 ];
 
@@ -293,6 +306,46 @@ fn qualifier_before(text: &str, start: usize, lang: Lang) -> Option<Qualifier> {
         .map(|&(_, q)| q)
 }
 
+/// A Vietnamese digit word as it stands after "mười" or before "mươi".
+fn vi_unit(word: &str) -> Option<f64> {
+    Some(match word {
+        "một" | "mốt" => 1.0,
+        "hai" => 2.0,
+        "ba" => 3.0,
+        "bốn" | "tư" => 4.0,
+        "năm" | "lăm" => 5.0,
+        "sáu" => 6.0,
+        "bảy" => 7.0,
+        "tám" => 8.0,
+        "chín" => 9.0,
+        _ => return None,
+    })
+}
+
+/// A Roman numeral of up to 39 (lowercased: "xviii" is 18).
+fn roman(word: &str) -> Option<f64> {
+    if word.is_empty() || word.len() > 8 {
+        return None;
+    }
+    let mut total = 0u32;
+    let mut prev = 0u32;
+    for c in word.chars().rev() {
+        let v = match c {
+            'i' => 1,
+            'v' => 5,
+            'x' => 10,
+            _ => return None,
+        };
+        if v < prev {
+            total = total.checked_sub(v)?;
+        } else {
+            total += v;
+            prev = v;
+        }
+    }
+    (1..40).contains(&total).then_some(total as f64)
+}
+
 /// Values a text states in words or month names (not digits): the English
 /// "seventy", "October", the Vietnamese "hai". A digit on the other side
 /// may stand for them.
@@ -322,7 +375,26 @@ fn word_values(text: &str, lang: Lang) -> Vec<f64> {
             {
                 out.push((m + 1) as f64);
             }
-        } else if *w == "tháng" {
+        } else if *w == "mười" {
+            // "mười tám" is 18, "mười lăm" 15.
+            if let Some(u) = words.get(k + 1).and_then(|n| vi_unit(n)) {
+                out.push(10.0 + u);
+            }
+        } else if *w == "mươi" {
+            // "hai mươi" 20, "hai mươi mốt" 21.
+            if let Some(t) = k.checked_sub(1).and_then(|p| vi_unit(words[p])) {
+                out.push(t * 10.0);
+                if let Some(u) = words.get(k + 1).and_then(|n| vi_unit(n)) {
+                    out.push(t * 10.0 + u);
+                }
+            }
+        } else if matches!(*w, "kỷ" | "kỉ") && k > 0 && words[k - 1] == "thế" {
+            // "thế kỷ XX" is the 20th century.
+            if let Some(v) = words.get(k + 1).and_then(|n| roman(n)) {
+                out.push(v);
+            }
+        }
+        if lang == Lang::Vi && *w == "tháng" {
             // "tháng Mười" is written in words: month 10 is not missing.
             if let Some(next) = words.get(k + 1) {
                 if let Some(&(_, v)) = VI_NUMBER_WORDS.iter().find(|(t, _)| t == next) {
@@ -521,6 +593,15 @@ mod tests {
         .is_empty());
         // Words for digits on the other side.
         assert!(numbers("2 nước", "two countries", VI_EN).is_empty());
+        assert!(numbers("mười tám nước", "18 countries", VI_EN).is_empty());
+        assert!(numbers("hai mươi mốt nước", "21 countries", VI_EN).is_empty());
+        assert!(numbers("đầu thế kỷ XX", "the early 20th century", VI_EN).is_empty());
+        assert!(numbers("vào thế kỉ XVIII", "in the 18th century", VI_EN).is_empty());
+        assert_eq!(
+            numbers("vào thế kỉ XVI", "in the 17th century", VI_EN)[0].flag,
+            Flag::NewNumber
+        );
+        assert!(numbers("(tần số là 2)", "(twice a year)", VI_EN).is_empty());
         assert!(numbers("hai nước", "2 countries", VI_EN).is_empty());
         let en_vi = LangPair {
             from: Lang::En,
