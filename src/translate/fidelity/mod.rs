@@ -67,6 +67,17 @@ fn entities(vi: &str, en: &str, vi_is_source: bool) -> Vec<Finding> {
                 push_once(&mut out, Flag::EntityMissed, &vi[m.start..m.end]);
             }
         }
+        // Countries the Vietnamese source writes in Latin letters ("Bộ
+        // trưởng ... Australia"): the target needs them too.
+        for m in lex.find_en(vi) {
+            let e = lex.entity(m.entity);
+            if e.kind == Kind::Territory
+                && !vi_mentions.iter().any(|v| v.entity == m.entity)
+                && !lex.rendered_in_en(m.entity, en)
+            {
+                push_once(&mut out, Flag::EntityMissed, e.english());
+            }
+        }
     } else {
         for m in &en_mentions {
             let e = lex.entity(m.entity);
@@ -359,6 +370,24 @@ mod tests {
         );
         assert!(f.contains(&"entity-added:Ambassador".to_string()), "{f:?}");
         assert!(f.contains(&"entity-added:British".to_string()), "{f:?}");
+    }
+
+    #[test]
+    fn countries_written_in_latin_letters_in_the_source_are_held() {
+        let src =
+            "Trả lời báo chí, đồng Bộ trưởng Ngoại giao Australia Matt Thistlethwaite bình luận.";
+        let f = flags(
+            src,
+            "In response to the news, Deputy Minister Matt Thistlethwaite said.",
+            VI_EN,
+        );
+        assert!(f.contains(&"entity-missed:Australia".to_string()), "{f:?}");
+        let f = flags(
+            src,
+            "Answering the press, Australian Assistant Minister Matt Thistlethwaite commented.",
+            VI_EN,
+        );
+        assert!(!f.iter().any(|x| x.starts_with("entity-missed")), "{f:?}");
     }
 
     #[test]
