@@ -38,19 +38,8 @@ mkdir -p "$out"
 [ -f "$sets/ui-$split.tsv" ] || python3 scripts/build-evalset.py
 [ -f "$sets/lo-$split.tsv" ] || python3 scripts/build-evalset-lo.py
 
-cargo build --release -q
-new=$PWD/target/release/dich
-# BASE_BIN: an already built baseline binary instead of building BASE_REV.
-base=${BASE_BIN:-}
-if [ -z "$base" ]; then
-  wt=target/faithfulness/base-$base_rev
-  if [ ! -x "$wt/target/release/dich" ]; then
-    rm -rf "$wt"
-    git worktree add -f "$wt" "$base_rev" >/dev/null
-    (cd "$wt" && cargo build --release -q)
-  fi
-  base=$PWD/$wt/target/release/dich
-fi
+# shellcheck source=scripts/faithfulness-binaries.sh
+. scripts/faithfulness-binaries.sh
 
 row() { # name json
   jq -r --arg n "$1" '[$n,

@@ -418,7 +418,6 @@ fn find_forms(
                     || taken
                         .iter()
                         .any(|&(a, b)| s < b && e > a && (a, b) != (s, e))
-                    || (entities[*i].kind == Kind::City && next_is_capitalized(&text[e..]))
                 {
                     continue;
                 }

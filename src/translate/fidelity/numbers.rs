@@ -306,20 +306,18 @@ fn qualifier_before(text: &str, start: usize, lang: Lang) -> Option<Qualifier> {
         .map(|&(_, q)| q)
 }
 
-/// A Vietnamese digit word as it stands after "mười" or before "mươi".
+/// A Vietnamese digit word (1-9) as it stands after "mười" or before
+/// "mươi": a word of [`VI_NUMBER_WORDS`] worth 1 to 9, or one of the forms
+/// used only there, "mốt" (1) and "lăm" (5).
 fn vi_unit(word: &str) -> Option<f64> {
-    Some(match word {
-        "một" | "mốt" => 1.0,
-        "hai" => 2.0,
-        "ba" => 3.0,
-        "bốn" | "tư" => 4.0,
-        "năm" | "lăm" => 5.0,
-        "sáu" => 6.0,
-        "bảy" => 7.0,
-        "tám" => 8.0,
-        "chín" => 9.0,
-        _ => return None,
-    })
+    match word {
+        "mốt" => Some(1.0),
+        "lăm" => Some(5.0),
+        _ => VI_NUMBER_WORDS
+            .iter()
+            .find(|&&(w, v)| w == word && (1.0..10.0).contains(&v))
+            .map(|&(_, v)| v),
+    }
 }
 
 /// A Roman numeral of up to 39 (lowercased: "xviii" is 18).
