@@ -230,7 +230,7 @@ pub fn run(
         model: model_name.to_string(),
         model_bytes,
         threads: candle_core::utils::get_num_threads(),
-        kernels: if m.device().is_cpu() && crate::model::qwen2::packed_kernels_enabled() {
+        kernels: if m.device().is_cpu() && crate::model::decoder::packed_kernels_enabled() {
             "dich".into()
         } else {
             "candle".into()

@@ -43,6 +43,18 @@ pub fn causal_attention(shape: AttnShape, q: &[f32], k: &[f32], v: &[f32], out: 
 /// `out` holds their output rows one after the other, in order. All
 /// (sequence, row, head) items go to the worker pool together.
 pub fn causal_attention_many(shape: AttnShape, seqs: &[(&[f32], &[f32], &[f32])], out: &mut [f32]) {
+    causal_attention_many_windowed(shape, None, seqs, out)
+}
+
+/// [`causal_attention_many`] where, with a `window`, each row attends only
+/// to the last `window` positions up to its own (itself included), as the
+/// sliding-window layers of Gemma 3 do; `None` is plain causal attention.
+pub fn causal_attention_many_windowed(
+    shape: AttnShape,
+    window: Option<usize>,
+    seqs: &[(&[f32], &[f32], &[f32])],
+    out: &mut [f32],
+) {
     let qd = shape.q_dim();
     let kvd = shape.kv_dim();
     if qd == 0 || kvd == 0 {
@@ -86,6 +98,8 @@ pub fn causal_attention_many(shape: AttnShape, seqs: &[(&[f32], &[f32], &[f32])]
             let row = local / shape.num_kv_heads;
             let g = local % shape.num_kv_heads;
             let n = cache_len - rows + row + 1;
+            // Keys before `first_key` have slid out of the window.
+            let first_key = window.map_or(0, |w| n.saturating_sub(w));
             let at = row * qd + g * group * shape.head_dim;
             let qg = &q[at..][..group * shape.head_dim];
             // SAFETY: each (sequence, row, group) item owns its own heads'
@@ -96,7 +110,8 @@ pub fn causal_attention_many(shape: AttnShape, seqs: &[(&[f32], &[f32], &[f32])]
                     group * shape.head_dim,
                 )
             };
-            attend_group(shape, g, qg, k, v, n, &mut scores, og);
+            let (k, v) = (&k[first_key * kvd..], &v[first_key * kvd..]);
+            attend_group(shape, g, qg, k, v, n - first_key, &mut scores, og);
         }
     };
     if work_units < 4096 {

@@ -195,7 +195,7 @@ fn weights(dir: &Path, device: &Device) -> Result<VarBuilder<'static>> {
     let st = dir.join("model.safetensors");
     if gguf.exists() {
         let mut g = GgufFile::open(&gguf)?;
-        let names: Vec<String> = g.content.tensor_infos.keys().cloned().collect();
+        let names: Vec<String> = g.tensor_infos().map(|(n, _)| n.clone()).collect();
         let mut map = HashMap::with_capacity(names.len());
         for name in names {
             let t = g.tensor(&name, device)?.dequantize(device)?;

@@ -8,19 +8,74 @@ use std::time::Instant;
 use candle_core::Device;
 
 use super::causal::CausalLm;
-use super::{device, qwen2, ModelError, Result};
+use super::decoder::{Architecture, Decoder, SUPPORTED_ARCHITECTURES};
+use super::{device, ModelError, Result};
 use crate::format::gguf::GgufFile;
 use crate::format::gguf_tokenizer::{self, TokenizerInfo};
 use crate::format::FormatError;
 
-/// Architectures with an implementation here (GGUF `general.architecture`).
-pub const SUPPORTED_ARCHITECTURES: &[&str] = &["qwen2"];
-
-/// The chat formats we can drive. Detected from the GGUF's chat template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The chat formats we can drive, detected from the GGUF's
+/// `tokenizer.chat_template` (or, without one, from the family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ChatFormat {
-    /// `<|im_start|>role\n...<|im_end|>\n`
+    /// `<|im_start|>role\n...<|im_end|>\n` (Qwen, SmolLM2)
     ChatMl,
+    /// `<|start_header_id|>role<|end_header_id|>\n\n...<|eot_id|>` (Llama 3)
+    Llama3,
+    /// `<start_of_turn>role\n...<end_of_turn>\n`, roles `user` and `model`,
+    /// no system role (Gemma)
+    Gemma,
+}
+
+impl ChatFormat {
+    /// The format a chat template is written for, if we know it.
+    pub fn from_template(template: &str) -> Option<Self> {
+        if template.contains("<|im_start|>") {
+            Some(Self::ChatMl)
+        } else if template.contains("<|start_header_id|>") {
+            Some(Self::Llama3)
+        } else if template.contains("<start_of_turn>") {
+            Some(Self::Gemma)
+        } else {
+            None
+        }
+    }
+
+    /// The format of a family whose file carries no template.
+    fn for_architecture(arch: Architecture) -> Option<Self> {
+        match arch {
+            Architecture::Qwen2 | Architecture::Qwen3 => Some(Self::ChatMl),
+            Architecture::Gemma3 => Some(Self::Gemma),
+            Architecture::Llama => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ChatMl => "ChatML",
+            Self::Llama3 => "Llama 3",
+            Self::Gemma => "Gemma",
+        }
+    }
+
+    /// Control tokens the format needs in the vocabulary.
+    pub fn control_tokens(self) -> &'static [&'static str] {
+        match self {
+            Self::ChatMl => &["<|im_start|>", "<|im_end|>"],
+            Self::Llama3 => &["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+            Self::Gemma => &["<start_of_turn>", "<end_of_turn>"],
+        }
+    }
+
+    /// Tokens that end a reply (those present in the vocabulary count).
+    fn stop_strings(self) -> &'static [&'static str] {
+        match self {
+            Self::ChatMl => &["<|im_end|>", "<|endoftext|>"],
+            Self::Llama3 => &["<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"],
+            Self::Gemma => &["<end_of_turn>", "<eos>"],
+        }
+    }
 }
 
 /// A loaded causal LM with everything needed to prompt it.
@@ -43,30 +98,49 @@ impl LoadedLm {
         let start = Instant::now();
         let mut g = GgufFile::open(path)?;
         let architecture = g.architecture()?;
-        if !SUPPORTED_ARCHITECTURES.contains(&architecture.as_str()) {
+        let Some(arch) = Architecture::from_name(&architecture) else {
             return Err(FormatError::UnsupportedArchitecture {
                 path: path.to_path_buf(),
                 architecture,
                 supported: SUPPORTED_ARCHITECTURES.join(", "),
             }
             .into());
-        }
+        };
         let (mut tokenizer, info) = gguf_tokenizer::from_gguf_metadata(g.metadata(), path)?;
         // Prompts insert control tokens by id; text never becomes one.
         tokenizer.set_encode_special_tokens(true);
         let chat = match info.chat_template.as_deref() {
-            Some(t) if t.contains("<|im_start|>") => ChatFormat::ChatMl,
-            // Qwen2 models are trained on ChatML even when a converter dropped the template.
-            None if architecture == "qwen2" => ChatFormat::ChatMl,
-            _ => {
+            Some(t) => ChatFormat::from_template(t).ok_or_else(|| {
+                let head: String = t.chars().take(80).collect();
+                FormatError::InvalidModel {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "unsupported chat template (supported: ChatML, Llama 3, Gemma); it begins {head:?}"
+                    ),
+                }
+            })?,
+            None => ChatFormat::for_architecture(arch).ok_or_else(|| FormatError::InvalidModel {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the file has no chat template and {architecture} models use several; \
+                     supported: ChatML, Llama 3, Gemma"
+                ),
+            })?,
+        };
+        for t in chat.control_tokens() {
+            if tokenizer.token_to_id(t).is_none() {
                 return Err(FormatError::InvalidModel {
                     path: path.to_path_buf(),
-                    message: "unsupported chat template (supported: ChatML)".into(),
+                    message: format!(
+                        "the {} chat format needs the token `{t}`, which the vocabulary lacks",
+                        chat.name()
+                    ),
                 }
-                .into())
+                .into());
             }
-        };
-        let mut stop_tokens: Vec<u32> = ["<|im_end|>", "<|endoftext|>"]
+        }
+        let mut stop_tokens: Vec<u32> = chat
+            .stop_strings()
             .iter()
             .filter_map(|t| tokenizer.token_to_id(t))
             .collect();
@@ -75,17 +149,7 @@ impl LoadedLm {
                 stop_tokens.push(eos);
             }
         }
-        if stop_tokens.is_empty() {
-            return Err(FormatError::InvalidModel {
-                path: path.to_path_buf(),
-                message: "no end-of-turn token found in the vocabulary".into(),
-            }
-            .into());
-        }
-        let model: Box<dyn CausalLm> = match architecture.as_str() {
-            "qwen2" => Box::new(qwen2::Qwen2::load(&mut g, device)?),
-            _ => unreachable!("checked against SUPPORTED_ARCHITECTURES above"),
-        };
+        let model: Box<dyn CausalLm> = Box::new(Decoder::load(&mut g, device)?);
         let load_seconds = start.elapsed().as_secs_f64();
         tracing::info!(
             "loaded {} ({architecture}) on {} in {load_seconds:.1}s",

@@ -1,7 +1,8 @@
 //! Models: the two traits decoding works over ([`CausalLm`], a decoder-only
 //! LM with an external key/value cache; [`Seq2Seq`], an encoder-decoder with
 //! per-source memory and per-hypothesis state), their implementations
-//! (Qwen2 on GGUF weights, Marian on Hugging Face checkpoints), the BERT
+//! (decoder-only Qwen2/Llama/Qwen3/Gemma 3 on GGUF weights, Marian on
+//! Hugging Face checkpoints), the BERT
 //! sentence embedder, the [`batcher`] that turns sequential users of a
 //! `CausalLm` into batched forward passes, and device selection.
 //!
@@ -10,15 +11,16 @@
 
 pub mod batcher;
 pub mod causal;
+pub mod decoder;
 pub mod device;
 pub mod embedder;
 pub mod lm;
 pub mod marian;
-pub mod qwen2;
 pub mod seq2seq;
 
 pub use causal::{CausalLm, KvCache};
-pub use lm::{ChatFormat, LoadedLm, SUPPORTED_ARCHITECTURES};
+pub use decoder::SUPPORTED_ARCHITECTURES;
+pub use lm::{ChatFormat, LoadedLm};
 pub use seq2seq::Seq2Seq;
 
 use crate::format::{candle_root, FormatError};

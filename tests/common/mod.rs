@@ -33,6 +33,19 @@ fn resolve_default(role: Role) -> ModelPaths {
     .unwrap_or_else(|e| panic!("cannot get the default {role} model: {e}"))
 }
 
+/// A catalog model by name, verified; pulled on first use.
+pub fn catalog_model(name: &str, role: Role) -> ModelPaths {
+    let catalog = Catalog::builtin().expect("builtin catalog");
+    registry::resolve(
+        &Store::default(),
+        &catalog,
+        Some(name),
+        role,
+        ResolveOptions { offline: false },
+    )
+    .unwrap_or_else(|e| panic!("cannot get model {name}: {e}"))
+}
+
 /// The default translator.
 pub fn default_model() -> &'static ModelPaths {
     static MODEL: OnceLock<ModelPaths> = OnceLock::new();

@@ -54,42 +54,128 @@ fn examples(from: Lang, to: Lang) -> Vec<(&'static str, &'static str)> {
 }
 
 /// Builds token sequences for one chat format.
+///
+/// Every turn is `open`, the role header, the text, `close`: control tokens
+/// are pushed by id, the role and the text are encoded as plain text (a
+/// control-token string inside an article stays text), so the input can
+/// never open or close a turn.
 #[derive(Clone)]
 pub struct PromptBuilder<'a> {
     lm: &'a LoadedLm,
-    im_start: u32,
-    im_end: u32,
-    newline: Vec<u32>,
+    format: ChatFormat,
+    /// Token that opens a turn.
+    open: u32,
+    /// Token that ends the role header (Llama 3 only).
+    header_end: Option<u32>,
+    /// Token that closes a turn.
+    close: u32,
+    /// Text after the role header (`\n`, or `\n\n` after Llama 3's).
+    after_role: &'static str,
+    /// Tokens after a turn's closing token (a newline, or nothing).
+    after_close: Vec<u32>,
+    /// Beginning-of-sequence token when the model wants one first.
+    bos: Option<u32>,
 }
 
 impl<'a> PromptBuilder<'a> {
     pub fn new(lm: &'a LoadedLm) -> Result<Self> {
-        match lm.chat {
-            ChatFormat::ChatMl => Ok(Self {
-                lm,
-                im_start: lm.special("<|im_start|>")?,
-                im_end: lm.special("<|im_end|>")?,
-                newline: lm.encode_text("\n")?,
-            }),
+        let format = lm.chat;
+        let (open, header_end, close, after_role, after_close) = match format {
+            ChatFormat::ChatMl => ("<|im_start|>", None, "<|im_end|>", "\n", "\n"),
+            ChatFormat::Llama3 => (
+                "<|start_header_id|>",
+                Some("<|end_header_id|>"),
+                "<|eot_id|>",
+                "\n\n",
+                "",
+            ),
+            ChatFormat::Gemma => ("<start_of_turn>", None, "<end_of_turn>", "\n", "\n"),
+        };
+        let bos = match lm.info.bos_token_id {
+            Some(id) if lm.info.add_bos => Some(id),
+            _ => None,
+        };
+        Ok(Self {
+            lm,
+            format,
+            open: lm.special(open)?,
+            header_end: header_end.map(|t| lm.special(t)).transpose()?,
+            close: lm.special(close)?,
+            after_role,
+            after_close: lm.encode_text(after_close)?,
+            bos,
+        })
+    }
+
+    /// The role's name in this format (Gemma calls the assistant `model`).
+    fn role<'r>(&self, role: &'r str) -> &'r str {
+        match (self.format, role) {
+            (ChatFormat::Gemma, "assistant") => "model",
+            _ => role,
         }
     }
 
-    /// `<|im_start|>{role}\n{text}<|im_end|>\n`
-    fn turn(&self, role: &str, text: &str, out: &mut Vec<u32>) -> Result<()> {
-        out.push(self.im_start);
-        out.extend(self.lm.encode_text(&format!("{role}\n{text}"))?);
-        out.push(self.im_end);
-        out.extend(&self.newline);
+    /// The opening of a turn: `open`, role, header end, and `text` encoded
+    /// with the role header as one piece of plain text where the format
+    /// joins them.
+    fn open_turn(&self, role: &str, text: &str, out: &mut Vec<u32>) -> Result<()> {
+        out.push(self.open);
+        let role = self.role(role);
+        match self.header_end {
+            Some(end) => {
+                out.extend(self.lm.encode_text(role)?);
+                out.push(end);
+                out.extend(self.lm.encode_text(&format!("{}{text}", self.after_role))?);
+            }
+            None => out.extend(
+                self.lm
+                    .encode_text(&format!("{role}{}{text}", self.after_role))?,
+            ),
+        }
         Ok(())
     }
 
-    /// System message and worked examples: the fixed prefix of every prompt.
+    /// One whole turn: `<open>{role}{after_role}{text}<close>{after_close}`.
+    fn turn(&self, role: &str, text: &str, out: &mut Vec<u32>) -> Result<()> {
+        self.open_turn(role, text, out)?;
+        out.push(self.close);
+        out.extend(&self.after_close);
+        Ok(())
+    }
+
+    /// A system message: its own turn, or (Gemma has no system role) the
+    /// head of the first user turn, as Gemma's template writes it.
+    fn system_then_user(&self, system: &str, user: &str, out: &mut Vec<u32>) -> Result<()> {
+        match self.format {
+            ChatFormat::Gemma => self.turn("user", &format!("{system}\n\n{user}"), out),
+            _ => {
+                self.turn("system", system, out)?;
+                self.turn("user", user, out)
+            }
+        }
+    }
+
+    /// System message and worked examples: the fixed prefix of every prompt
+    /// (after the beginning-of-sequence token where the model wants one).
     pub fn prefix(&self, from: Lang, to: Lang) -> Result<Vec<u32>> {
-        let mut out = Vec::new();
-        self.turn("system", &system_message(from, to), &mut out)?;
-        for (src, tgt) in examples(from, to) {
-            self.turn("user", src, &mut out)?;
-            self.turn("assistant", tgt, &mut out)?;
+        let mut out = Vec::from_iter(self.bos);
+        let system = system_message(from, to);
+        let examples = examples(from, to);
+        match examples.split_first() {
+            Some(((src, tgt), rest)) => {
+                self.system_then_user(&system, src, &mut out)?;
+                self.turn("assistant", tgt, &mut out)?;
+                for (src, tgt) in rest {
+                    self.turn("user", src, &mut out)?;
+                    self.turn("assistant", tgt, &mut out)?;
+                }
+            }
+            None if self.format == ChatFormat::Gemma => {
+                // No example to carry the instructions: a turn of its own.
+                self.turn("user", &system, &mut out)?;
+                self.turn("assistant", "Understood.", &mut out)?;
+            }
+            None => self.turn("system", &system, &mut out)?,
         }
         Ok(out)
     }
@@ -97,9 +183,19 @@ impl<'a> PromptBuilder<'a> {
     /// A one-turn conversation: a system message, a user message, and the
     /// opening of the assistant's reply.
     pub fn chat(&self, system: &str, user: &str) -> Result<Vec<u32>> {
-        let mut out = Vec::new();
-        self.turn("system", system, &mut out)?;
-        out.extend(self.request(user)?);
+        let mut out = Vec::from_iter(self.bos);
+        match self.format {
+            ChatFormat::Gemma => {
+                self.open_turn("user", &format!("{system}\n\n{user}"), &mut out)?
+            }
+            _ => {
+                self.turn("system", system, &mut out)?;
+                self.open_turn("user", user, &mut out)?;
+            }
+        }
+        out.push(self.close);
+        out.extend(&self.after_close);
+        self.open_reply(&mut out)?;
         Ok(out)
     }
 
@@ -115,15 +211,36 @@ impl<'a> PromptBuilder<'a> {
     pub fn request(&self, source: &str) -> Result<Vec<u32>> {
         let mut out = Vec::new();
         self.turn("user", source, &mut out)?;
-        out.push(self.im_start);
-        out.extend(self.lm.encode_text("assistant\n")?);
+        self.open_reply(&mut out)?;
         Ok(out)
+    }
+
+    fn open_reply(&self, out: &mut Vec<u32>) -> Result<()> {
+        self.open_turn("assistant", "", out)
     }
 
     /// Closes an assistant reply that stopped at its end-of-turn token.
     pub fn close_reply(&self) -> Vec<u32> {
-        let mut out = vec![self.im_end];
-        out.extend(&self.newline);
+        let mut out = vec![self.close];
+        out.extend(&self.after_close);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_chat_templates_are_recognised() {
+        assert_eq!(
+            ChatFormat::from_template("{{ '<start_of_turn>' }}"),
+            Some(ChatFormat::Gemma)
+        );
+        assert_eq!(
+            ChatFormat::from_template("<|start_header_id|>"),
+            Some(ChatFormat::Llama3)
+        );
+        assert_eq!(ChatFormat::from_template("[INST]"), None);
     }
 }

@@ -1,4 +1,4 @@
-//! The packed CPU path of [`Qwen2`]: every per-layer matrix on our own
+//! The packed CPU path of [`Decoder`] (plain Qwen2/Llama layers): every per-layer matrix on our own
 //! packed kernels, the whole pass on reused host buffers with norms and
 //! activations fused into the quantization of the next matrix's input.
 
@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use candle_core::{DType, Tensor};
 
-use super::{append_and_attend, DecoderLayer, Linear, Qwen2, Qwen2Config};
+use super::{append_and_attend, Decoder, DecoderConfig, DecoderLayer, Linear};
 use crate::kernels::attention::AttnShape;
 use crate::kernels::kquant::{matmul_many_into, PackedMatrix, Q8Rows};
 use crate::kernels::vecmath;
@@ -61,15 +61,11 @@ struct Scratch {
 /// the scratch buffers (about 90 MB at this size for a 1.5B model).
 const MAX_PASS_ROWS: usize = 1024;
 
-/// [`rope_tables`](super::rope_tables) as host vectors:
+/// [`rope_table`](super::rope_table) as host vectors:
 /// `[position][head_dim / 2]`, the same values (an f32 product of position
 /// and frequency, then cos and sin).
-fn rope_tables_host(cfg: &Qwen2Config) -> (Vec<f32>, Vec<f32>) {
-    let head_dim = cfg.head_dim();
-    let inv_freq: Vec<f32> = (0..head_dim)
-        .step_by(2)
-        .map(|i| 1f32 / cfg.rope_theta.powf(i as f32 / head_dim as f32))
-        .collect();
+fn rope_tables_host(cfg: &DecoderConfig) -> (Vec<f32>, Vec<f32>) {
+    let inv_freq = cfg.inv_freq(false);
     let n = cfg.max_position_embeddings * inv_freq.len();
     let (mut cos, mut sin) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for p in 0..cfg.max_position_embeddings {
@@ -105,7 +101,7 @@ impl PackedBody {
     /// with their f32 norm and bias `vectors`, the final norm `norm_f32` and
     /// the output projection.
     pub(super) fn new(
-        cfg: &Qwen2Config,
+        cfg: &DecoderConfig,
         layers: Vec<DecoderLayer>,
         vectors: Vec<[Vec<f32>; 5]>,
         norm_f32: Vec<f32>,
@@ -160,7 +156,7 @@ impl PackedBody {
     }
 }
 
-impl Qwen2 {
+impl Decoder {
     /// The packed CPU path: [`Self::forward_packed_pass`] over groups of
     /// sequences of at most [`MAX_PASS_ROWS`] rows (a longer prompt alone,
     /// in several passes). Returns `[batch, vocab]`.
@@ -273,7 +269,7 @@ impl Qwen2 {
                 vecmath::bias_rope(&mut k[r * kvd..][..kvd], &l.k_bias, cos, sin);
                 vecmath::add_assign(&mut v[r * kvd..][..kvd], &l.v_bias);
             }
-            append_and_attend(shape, batch, li, q, k, v, attn)?;
+            append_and_attend(shape, None, batch, li, q, k, v, attn)?;
             x8.fill(m, qd, |r, row| row.copy_from_slice(&attn[r * qd..][..qd]));
             matmul_many_into(&[&l.o], x8, &mut [&mut *h]);
             vecmath::add_assign(&mut xs, h);

@@ -1,72 +1,32 @@
-//! Qwen2 decoder over GGUF quantized weights.
+//! Decoder-only transformers over GGUF quantized weights: Qwen2, Llama
+//! (SmolLM2, Llama 3.x, Mistral-style), Qwen3 and Gemma 3, one forward pass
+//! with the family switches of [`DecoderConfig`].
 //!
-//! The math follows `candle_transformers::models::quantized_qwen2` (and is
-//! tested against it), but the key/value cache lives outside the model in a
-//! [`KvCache`] the caller owns. That is what lets a pipeline compute the
-//! instruction prefix once and start every sentence from a copy of it.
+//! The math follows candle-transformers' `quantized_qwen2`,
+//! `quantized_llama`, `quantized_qwen3` and `quantized_gemma3` (and is tested
+//! against them and against llama.cpp), but the key/value cache lives outside
+//! the model in a [`KvCache`] the caller owns. That is what lets a pipeline
+//! compute the instruction prefix once and start every sentence from a copy
+//! of it.
 
 use std::sync::Arc;
 
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
 use candle_transformers::quantized_nn::RmsNorm;
 use candle_transformers::utils::repeat_kv;
 
 use super::causal::{CausalLm, KvCache, LayerKv};
 use crate::format::gguf::GgufFile;
-use crate::format::FormatError;
-use crate::kernels::attention::{causal_attention_many, AttnShape};
+use crate::kernels::attention::{causal_attention_many_windowed, AttnShape};
 use crate::kernels::kquant::{matmul_many, PackedMatrix, Q8Rows};
 use crate::model::{ModelError, Result};
 
+mod config;
 mod packed;
 
+pub use config::{Architecture, DecoderConfig, SUPPORTED_ARCHITECTURES};
 use packed::PackedBody;
-
-/// Hyper-parameters, read from the GGUF's `qwen2.*` metadata.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Qwen2Config {
-    pub hidden_size: usize,
-    pub num_hidden_layers: usize,
-    pub num_attention_heads: usize,
-    pub num_key_value_heads: usize,
-    pub max_position_embeddings: usize,
-    pub rms_norm_eps: f64,
-    pub rope_theta: f32,
-}
-
-impl Qwen2Config {
-    pub fn from_gguf(g: &GgufFile) -> Result<Self> {
-        let cfg = Self {
-            hidden_size: g.md_u32("qwen2.embedding_length")? as usize,
-            num_hidden_layers: g.md_u32("qwen2.block_count")? as usize,
-            num_attention_heads: g.md_u32("qwen2.attention.head_count")? as usize,
-            num_key_value_heads: g.md_u32("qwen2.attention.head_count_kv")? as usize,
-            max_position_embeddings: g.md_u32("qwen2.context_length")? as usize,
-            rms_norm_eps: g.md_f32("qwen2.attention.layer_norm_rms_epsilon")? as f64,
-            // Qwen2's upstream default when a converter left it out.
-            rope_theta: g.md_f32("qwen2.rope.freq_base").unwrap_or(10_000.0),
-        };
-        let heads_ok = cfg.num_attention_heads > 0
-            && cfg.num_key_value_heads > 0
-            && cfg.hidden_size.is_multiple_of(cfg.num_attention_heads)
-            && cfg
-                .num_attention_heads
-                .is_multiple_of(cfg.num_key_value_heads);
-        if !heads_ok || cfg.num_hidden_layers == 0 || cfg.max_position_embeddings == 0 {
-            return Err(FormatError::InvalidModel {
-                path: g.path.clone(),
-                message: format!("inconsistent qwen2 hyper-parameters: {cfg:?}"),
-            }
-            .into());
-        }
-        Ok(cfg)
-    }
-
-    pub fn head_dim(&self) -> usize {
-        self.hidden_size / self.num_attention_heads
-    }
-}
 
 /// A quantized projection.
 ///
@@ -95,6 +55,13 @@ impl Linear {
         if packed_kernels_enabled() && PackedMatrix::packable(&t) {
             return Ok(Self::Packed(PackedMatrix::from_qtensor(&t)?));
         }
+        // candle has no SIMD kernel for Q5_0; its values are exactly Q8_0
+        // values with the same block scale, and Q8_0 has one.
+        let t = if t.dtype() == GgmlDType::Q5_0 && t.device().is_cpu() {
+            Arc::new(q5_0_as_q8_0(&t)?)
+        } else {
+            t
+        };
         let q6k_cpu = t.dtype() == GgmlDType::Q6K && t.device().is_cpu();
         Ok(Self::Candle {
             inner: QMatMul::from_arc(t)?,
@@ -152,6 +119,70 @@ impl Linear {
     }
 }
 
+/// Bytes of a Q5_0 block: f16 scale, 32 high bits, 16 bytes of nibbles.
+const Q5_0_BLOCK: usize = 22;
+/// Bytes of a Q8_0 block: f16 scale, 32 signed bytes.
+const Q8_0_BLOCK: usize = 34;
+
+/// A Q5_0 matrix rewritten as Q8_0: every block keeps its f16 scale and its
+/// 32 integers (-16..=15), so every weight is unchanged (1.55x the bytes).
+pub fn q5_0_as_q8_0(t: &QTensor) -> candle_core::Result<QTensor> {
+    let data = t.data()?;
+    if data.len() % Q5_0_BLOCK != 0 {
+        candle_core::bail!("Q5_0 data of {} bytes is not whole blocks", data.len());
+    }
+    let mut out = Vec::with_capacity(data.len() / Q5_0_BLOCK * Q8_0_BLOCK);
+    for b in data.chunks_exact(Q5_0_BLOCK) {
+        out.extend_from_slice(&b[..2]);
+        let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+        let qs = &b[6..];
+        let mut vals = [0u8; 32];
+        for j in 0..16 {
+            let h0 = ((qh >> j) << 4) as u8 & 0x10;
+            let h1 = (qh >> (j + 12)) as u8 & 0x10;
+            vals[j] = (((qs[j] & 0x0f) | h0) as i8 - 16) as u8;
+            vals[j + 16] = (((qs[j] >> 4) | h1) as i8 - 16) as u8;
+        }
+        out.extend_from_slice(&vals);
+    }
+    let storage = QStorage::from_data(std::borrow::Cow::Owned(out), &t.device(), GgmlDType::Q8_0)?;
+    QTensor::new(storage, t.shape().clone())
+}
+
+/// Matrix types candle multiplies without SIMD on the CPU (scalar loops).
+fn slow_on_cpu(dtype: GgmlDType) -> bool {
+    matches!(
+        dtype,
+        GgmlDType::Q4_1 | GgmlDType::Q5_1 | GgmlDType::F16 | GgmlDType::BF16 | GgmlDType::F32
+    )
+}
+
+/// Names, at load, the weight types of `g`'s matrices that will run on a
+/// slow CPU kernel (so a slow model is never silently slow).
+fn slow_types_warning(g: &GgufFile, cfg: &DecoderConfig) {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for (name, info) in g.tensor_infos() {
+        let matrix =
+            name.starts_with("blk.") && info.shape.dims().len() == 2 || name == "output.weight";
+        if matrix && slow_on_cpu(info.ggml_dtype) {
+            *counts.entry(format!("{:?}", info.ggml_dtype)).or_default() += 1;
+        }
+    }
+    if !counts.is_empty() {
+        let list: Vec<String> = counts
+            .iter()
+            .map(|(t, n)| format!("{n} {t} matrices"))
+            .collect();
+        tracing::warn!(
+            "{}: {} have no fast kernel on this CPU (candle multiplies them \
+             without SIMD): this {} model runs far below the speed of its size",
+            g.path.display(),
+            list.join(", "),
+            cfg.architecture.name()
+        );
+    }
+}
+
 impl Module for Linear {
     fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
         self.run(xs, false)
@@ -163,29 +194,41 @@ struct Attention {
     k_proj: Linear,
     v_proj: Linear,
     o_proj: Linear,
-    q_bias: Tensor,
-    k_bias: Tensor,
-    v_bias: Tensor,
+    /// Qwen2's q/k/v biases.
+    bias: Option<[Tensor; 3]>,
+    /// Qwen3's and Gemma 3's per-head RMS norms of queries and keys.
+    qk_norm: Option<[Tensor; 2]>,
     num_heads: usize,
     num_kv_heads: usize,
     head_dim: usize,
+    eps: f64,
+    /// Keys a sliding-window layer sees (itself included).
+    window: Option<usize>,
+    /// Extra query scaling (see [`DecoderConfig::query_scale`]).
+    query_scale: Option<f32>,
 }
 
 struct Mlp {
     gate_proj: Linear,
     up_proj: Linear,
     down_proj: Linear,
+    gelu: bool,
 }
 
 struct DecoderLayer {
     input_layernorm: RmsNorm,
     self_attn: Attention,
+    /// Gemma's norm of the attention output, before the residual.
+    post_attention_norm: Option<RmsNorm>,
     post_attention_layernorm: RmsNorm,
     mlp: Mlp,
+    /// Gemma's norm of the MLP output, before the residual.
+    post_ffw_norm: Option<RmsNorm>,
 }
 
-pub struct Qwen2 {
-    cfg: Qwen2Config,
+/// A decoder-only transformer of one of the [`Architecture`]s.
+pub struct Decoder {
+    cfg: DecoderConfig,
     /// Token embeddings, looked up row by row from the quantized matrix
     /// (never dequantized whole: that would be 0.9 GB of f32).
     embed_tokens: Arc<QTensor>,
@@ -197,9 +240,11 @@ pub struct Qwen2 {
 enum Body {
     /// Every per-layer matrix on our packed CPU kernels: the whole pass runs
     /// on reused host buffers with fused row operations ([`PackedBody`]).
+    /// Plain Qwen2/Llama layers only ([`DecoderConfig::plain`]).
     Packed(PackedBody),
-    /// candle tensors and ops (accelerators, CPUs without AVX-512 VNNI,
-    /// other quant types, `DICH_KERNELS=candle`).
+    /// candle tensors and ops, our attention kernel on the CPU
+    /// (accelerators, CPUs without AVX-512 VNNI, other quant types, other
+    /// families, `DICH_KERNELS=candle`).
     Candle(CandleBody),
 }
 
@@ -207,8 +252,34 @@ struct CandleBody {
     layers: Vec<DecoderLayer>,
     norm: RmsNorm,
     lm_head: Linear,
-    cos: Tensor,
-    sin: Tensor,
+    /// RoPE tables `[position, head_dim / 2]` of the global layers and of
+    /// the sliding-window layers (the same tables when the bases agree).
+    rope: RopeTables,
+}
+
+struct RopeTables {
+    global: (Tensor, Tensor),
+    local: (Tensor, Tensor),
+}
+
+impl RopeTables {
+    fn new(cfg: &DecoderConfig, device: &Device) -> candle_core::Result<Self> {
+        let global = rope_table(cfg, false, device)?;
+        let local = if cfg.sliding_window.is_some() {
+            rope_table(cfg, true, device)?
+        } else {
+            global.clone()
+        };
+        Ok(Self { global, local })
+    }
+
+    fn for_layer(&self, attn: &Attention) -> &(Tensor, Tensor) {
+        if attn.window.is_some() {
+            &self.local
+        } else {
+            &self.global
+        }
+    }
 }
 
 impl Mlp {
@@ -216,24 +287,81 @@ impl Mlp {
         let mut gu = Linear::run_many(&[&self.gate_proj, &self.up_proj], xs, invariant)?;
         let up = gu.pop().expect("two outputs");
         let gate = gu.pop().expect("two outputs");
-        self.down_proj
-            .run(&(candle_nn::ops::silu(&gate)? * up)?, invariant)
+        let act = if self.gelu {
+            gate.gelu()?
+        } else {
+            candle_nn::ops::silu(&gate)?
+        };
+        self.down_proj.run(&(act * up)?, invariant)
+    }
+}
+
+impl DecoderLayer {
+    /// The residual stream after this layer, given the attention as a
+    /// function of the normed input.
+    fn forward(
+        &self,
+        xs: &Tensor,
+        invariant: bool,
+        attend: impl FnOnce(&Attention, &Tensor) -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let h = self.input_layernorm.forward(xs)?;
+        let mut h = attend(&self.self_attn, &h)?;
+        if let Some(n) = &self.post_attention_norm {
+            h = n.forward(&h)?;
+        }
+        let xs1 = (h + xs)?;
+        let h = self.post_attention_layernorm.forward(&xs1)?;
+        let mut h = self.mlp.forward(&h, invariant)?;
+        if let Some(n) = &self.post_ffw_norm {
+            h = n.forward(&h)?;
+        }
+        h + xs1
     }
 }
 
 impl Attention {
+    /// q, k, v of `xs` (`[.., hidden]`), biases added, queries and keys
+    /// normed per head where the family does, queries scaled where it does:
+    /// `[.., heads * head_dim]` each.
+    fn qkv(&self, xs: &Tensor, invariant: bool) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        let mut qkv = Linear::run_many(&[&self.q_proj, &self.k_proj, &self.v_proj], xs, invariant)?;
+        let mut v = qkv.pop().expect("three outputs");
+        let mut k = qkv.pop().expect("three outputs");
+        let mut q = qkv.pop().expect("three outputs");
+        if let Some([qb, kb, vb]) = &self.bias {
+            q = q.broadcast_add(qb)?;
+            k = k.broadcast_add(kb)?;
+            v = v.broadcast_add(vb)?;
+        }
+        if let Some([qn, kn]) = &self.qk_norm {
+            q = self.head_norm(&q, qn, self.num_heads)?;
+            k = self.head_norm(&k, kn, self.num_kv_heads)?;
+        }
+        if let Some(s) = self.query_scale {
+            q = (q * s as f64)?;
+        }
+        Ok((q, k, v))
+    }
+
+    fn head_norm(&self, x: &Tensor, w: &Tensor, heads: usize) -> candle_core::Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let mut split = dims[..dims.len() - 1].to_vec();
+        split.extend([heads, self.head_dim]);
+        candle_nn::ops::rms_norm(&x.reshape(split)?, w, self.eps as f32)?.reshape(dims)
+    }
+
+    /// The accelerator path: one sequence `[1, seq, hidden]`.
     fn forward(
         &self,
         xs: &Tensor,
-        mask: Option<&Tensor>,
+        pos: usize,
         cos: &Tensor,
         sin: &Tensor,
         cache: &mut Option<(Tensor, Tensor)>,
     ) -> candle_core::Result<Tensor> {
-        let (b_sz, seq_len, hidden) = xs.dims3()?;
-        let q = self.q_proj.forward(xs)?.broadcast_add(&self.q_bias)?;
-        let k = self.k_proj.forward(xs)?.broadcast_add(&self.k_bias)?;
-        let v = self.v_proj.forward(xs)?.broadcast_add(&self.v_bias)?;
+        let (b_sz, seq_len, _) = xs.dims3()?;
+        let (q, k, v) = self.qkv(xs, false)?;
 
         let q = q
             .reshape((b_sz, seq_len, self.num_heads, self.head_dim))?
@@ -265,7 +393,7 @@ impl Attention {
         let v = repeat_kv(v, n_rep)?;
 
         let att = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
-        let att = match mask {
+        let att = match attention_mask(seq_len, pos, self.window, xs.device())? {
             None => att,
             Some(mask) => {
                 let mask = mask.broadcast_as(att.shape())?;
@@ -276,7 +404,9 @@ impl Attention {
         };
         let att = candle_nn::ops::softmax_last_dim(&att)?;
         let ys = att.matmul(&v.contiguous()?)?;
-        let ys = ys.transpose(1, 2)?.reshape((b_sz, seq_len, hidden))?;
+        let ys = ys
+            .transpose(1, 2)?
+            .reshape((b_sz, seq_len, self.num_heads * self.head_dim))?;
         self.o_proj.forward(&ys)
     }
 
@@ -302,19 +432,7 @@ impl Attention {
         invariant: bool,
     ) -> candle_core::Result<Tensor> {
         let (rows, _hidden) = xs.dims2()?;
-        let mut qkv = Linear::run_many(&[&self.q_proj, &self.k_proj, &self.v_proj], xs, invariant)?;
-        let v = qkv
-            .pop()
-            .expect("three outputs")
-            .broadcast_add(&self.v_bias)?;
-        let k = qkv
-            .pop()
-            .expect("three outputs")
-            .broadcast_add(&self.k_bias)?;
-        let q = qkv
-            .pop()
-            .expect("three outputs")
-            .broadcast_add(&self.q_bias)?;
+        let (q, k, v) = self.qkv(xs, invariant)?;
         let q = q.reshape((1, rows, self.num_heads, self.head_dim))?;
         let k = k.reshape((1, rows, self.num_kv_heads, self.head_dim))?;
         let q = candle_nn::rotary_emb::rope_thd(&q, cos, sin)?
@@ -327,18 +445,46 @@ impl Attention {
         let shape = self.shape();
         let qd = self.num_heads * self.head_dim;
         let mut out = vec![0f32; rows * qd];
-        append_and_attend(shape, batch, layer, &q, &k, &v, &mut out)?;
+        append_and_attend(shape, self.window, batch, layer, &q, &k, &v, &mut out)?;
         let out = Tensor::from_vec(out, (rows, qd), xs.device())?;
         self.o_proj.run(&out, invariant)
     }
 }
 
-fn rope_tables(cfg: &Qwen2Config, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
-    let head_dim = cfg.head_dim();
-    let inv_freq: Vec<f32> = (0..head_dim)
-        .step_by(2)
-        .map(|i| 1f32 / cfg.rope_theta.powf(i as f32 / head_dim as f32))
+/// The mask of `seq_len` new rows after `pos` cached positions (1 =
+/// hidden): later positions, and with a window the keys it no longer
+/// covers. `None` when nothing is hidden.
+fn attention_mask(
+    seq_len: usize,
+    pos: usize,
+    window: Option<usize>,
+    device: &Device,
+) -> candle_core::Result<Option<Tensor>> {
+    let total = pos + seq_len;
+    let slides = window.is_some_and(|w| total > w);
+    if seq_len == 1 && !slides {
+        return Ok(None);
+    }
+    let mask: Vec<u8> = (0..seq_len)
+        .flat_map(|i| {
+            let p = pos + i;
+            (0..total).map(move |j| {
+                let late = j > p;
+                let gone = window.is_some_and(|w| p - j.min(p) >= w);
+                u8::from(late || gone)
+            })
+        })
         .collect();
+    Ok(Some(Tensor::from_slice(&mask, (seq_len, total), device)?))
+}
+
+/// RoPE cos and sin, `[max_position, head_dim / 2]`, of one layer kind.
+fn rope_table(
+    cfg: &DecoderConfig,
+    local: bool,
+    device: &Device,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let inv_freq = cfg.inv_freq(local);
     let n = inv_freq.len();
     let inv_freq = Tensor::from_vec(inv_freq, (1, n), device)?;
     let positions = Tensor::arange(0u32, cfg.max_position_embeddings as u32, device)?
@@ -360,10 +506,10 @@ fn f32s(t: &QTensor) -> Result<Vec<f32>> {
 fn load_head(
     g: &mut GgufFile,
     device: &Device,
-    cfg: &Qwen2Config,
+    cfg: &DecoderConfig,
     embed_tokens: &Arc<QTensor>,
 ) -> Result<(Linear, RmsNorm, Vec<f32>)> {
-    // Small Qwen2 models tie the output projection to the embeddings.
+    // Small models tie the output projection to the embeddings.
     let lm_head = if g.has_tensor("output.weight") {
         Linear::new(Arc::new(g.tensor("output.weight", device)?))?
     } else {
@@ -379,44 +525,149 @@ fn load_head(
     Ok((lm_head, norm, norm_f32))
 }
 
+/// Undoes llama.cpp's permutation of Llama q/k weights: the file's rows
+/// rotate adjacent pairs (`2i`, `2i + 1`) of each head; after this, row `i`
+/// and row `i + head_dim / 2` form the pair, as in the other families. The
+/// same permutation of queries and keys leaves every attention score
+/// unchanged; only the RoPE layout changes. Rows are whole quantized
+/// blocks, so this moves bytes and never changes a weight.
+fn halves_from_adjacent_pairs(
+    t: QTensor,
+    heads: usize,
+    head_dim: usize,
+    device: &Device,
+) -> candle_core::Result<QTensor> {
+    let (rows, cols) = t.shape().dims2()?;
+    if rows != heads * head_dim {
+        candle_core::bail!("{rows} rows is not {heads} heads of {head_dim}");
+    }
+    let dtype = t.dtype();
+    let row_bytes = cols / dtype.block_size() * dtype.type_size();
+    let data = t.data()?;
+    let mut out = vec![0u8; data.len()];
+    let half = head_dim / 2;
+    for h in 0..heads {
+        for i in 0..half {
+            for (src, dst) in [(2 * i, i), (2 * i + 1, half + i)] {
+                let (s, d) = (
+                    (h * head_dim + src) * row_bytes,
+                    (h * head_dim + dst) * row_bytes,
+                );
+                out[d..d + row_bytes].copy_from_slice(&data[s..s + row_bytes]);
+            }
+        }
+    }
+    let storage = QStorage::from_data(std::borrow::Cow::Owned(out), device, dtype)?;
+    QTensor::new(storage, (rows, cols))
+}
+
 /// Decoder layer `i`, and on the CPU its norm and bias vectors as f32 for
-/// the packed body: `[attn_norm, ffn_norm, q_bias, k_bias, v_bias]`.
+/// the packed body: `[attn_norm, ffn_norm, q_bias, k_bias, v_bias]` (zero
+/// biases for families without them).
 fn load_layer(
     g: &mut GgufFile,
     device: &Device,
-    cfg: &Qwen2Config,
+    cfg: &DecoderConfig,
     i: usize,
 ) -> Result<(DecoderLayer, Option<[Vec<f32>; 5]>)> {
     let eps = cfg.rms_norm_eps;
     let head_dim = cfg.head_dim();
     let p = format!("blk.{i}");
+    let has = |g: &GgufFile, name: &str| g.has_tensor(&format!("{p}.{name}"));
+    let (wq, wk) = if cfg.rope_adjacent_pairs {
+        // Permuted on the CPU, then placed on the device.
+        let cpu = Device::Cpu;
+        let wq = g.tensor(&format!("{p}.attn_q.weight"), &cpu)?;
+        let wk = g.tensor(&format!("{p}.attn_k.weight"), &cpu)?;
+        (
+            halves_from_adjacent_pairs(wq, cfg.num_attention_heads, head_dim, device)?,
+            halves_from_adjacent_pairs(wk, cfg.num_key_value_heads, head_dim, device)?,
+        )
+    } else {
+        (
+            g.tensor(&format!("{p}.attn_q.weight"), device)?,
+            g.tensor(&format!("{p}.attn_k.weight"), device)?,
+        )
+    };
     let mut q = |name: &str| g.tensor(&format!("{p}.{name}"), device);
+    let wv = q("attn_v.weight")?;
+    let wo = q("attn_output.weight")?;
+    let bias = if has(g, "attn_q.bias") {
+        let mut b = |name: &str| -> Result<Tensor> {
+            Ok(g.tensor(&format!("{p}.{name}"), device)?
+                .dequantize(device)?)
+        };
+        let qb = b("attn_q.bias")?;
+        let qb = if cfg.rope_adjacent_pairs {
+            halves_of_vector(&qb, cfg.num_attention_heads, head_dim)?
+        } else {
+            qb
+        };
+        let kb = b("attn_k.bias")?;
+        let kb = if cfg.rope_adjacent_pairs {
+            halves_of_vector(&kb, cfg.num_key_value_heads, head_dim)?
+        } else {
+            kb
+        };
+        Some([qb, kb, b("attn_v.bias")?])
+    } else {
+        None
+    };
+    let mut q = |name: &str| g.tensor(&format!("{p}.{name}"), device);
+    let qk_norm = if cfg.qk_norm {
+        Some([
+            q("attn_q_norm.weight")?.dequantize(device)?,
+            q("attn_k_norm.weight")?.dequantize(device)?,
+        ])
+    } else {
+        None
+    };
     let self_attn = Attention {
-        q_proj: Linear::new(Arc::new(q("attn_q.weight")?))?,
-        k_proj: Linear::new(Arc::new(q("attn_k.weight")?))?,
-        v_proj: Linear::new(Arc::new(q("attn_v.weight")?))?,
-        o_proj: Linear::new(Arc::new(q("attn_output.weight")?))?,
-        q_bias: q("attn_q.bias")?.dequantize(device)?,
-        k_bias: q("attn_k.bias")?.dequantize(device)?,
-        v_bias: q("attn_v.bias")?.dequantize(device)?,
+        q_proj: Linear::new(Arc::new(wq))?,
+        k_proj: Linear::new(Arc::new(wk))?,
+        v_proj: Linear::new(Arc::new(wv))?,
+        o_proj: Linear::new(Arc::new(wo))?,
+        bias,
+        qk_norm,
         num_heads: cfg.num_attention_heads,
         num_kv_heads: cfg.num_key_value_heads,
         head_dim,
+        eps,
+        window: cfg.window(i),
+        query_scale: cfg.query_scale,
     };
     let mlp = Mlp {
         gate_proj: Linear::new(Arc::new(q("ffn_gate.weight")?))?,
         up_proj: Linear::new(Arc::new(q("ffn_up.weight")?))?,
         down_proj: Linear::new(Arc::new(q("ffn_down.weight")?))?,
+        gelu: cfg.gelu,
     };
     let attn_norm = q("attn_norm.weight")?;
     let ffn_norm = q("ffn_norm.weight")?;
-    let vectors = if device.is_cpu() {
+    let (post_attention_norm, post_ffw_norm) = if cfg.post_norms {
+        (
+            Some(RmsNorm::from_qtensor(
+                q("post_attention_norm.weight")?,
+                eps,
+            )?),
+            Some(RmsNorm::from_qtensor(q("post_ffw_norm.weight")?, eps)?),
+        )
+    } else {
+        (None, None)
+    };
+    let vectors = if device.is_cpu() && cfg.plain() {
+        let bias = |j: usize, n: usize| -> Result<Vec<f32>> {
+            match &self_attn.bias {
+                Some(b) => Ok(b[j].flatten_all()?.to_vec1::<f32>()?),
+                None => Ok(vec![0.0; n]),
+            }
+        };
         Some([
             f32s(&attn_norm)?,
             f32s(&ffn_norm)?,
-            self_attn.q_bias.flatten_all()?.to_vec1::<f32>()?,
-            self_attn.k_bias.flatten_all()?.to_vec1::<f32>()?,
-            self_attn.v_bias.flatten_all()?.to_vec1::<f32>()?,
+            bias(0, cfg.q_dim())?,
+            bias(1, cfg.kv_dim())?,
+            bias(2, cfg.kv_dim())?,
         ])
     } else {
         None
@@ -424,15 +675,40 @@ fn load_layer(
     let layer = DecoderLayer {
         input_layernorm: RmsNorm::from_qtensor(attn_norm, eps)?,
         self_attn,
+        post_attention_norm,
         post_attention_layernorm: RmsNorm::from_qtensor(ffn_norm, eps)?,
         mlp,
+        post_ffw_norm,
     };
     Ok((layer, vectors))
 }
 
-impl Qwen2 {
+/// [`halves_from_adjacent_pairs`] for a bias vector.
+fn halves_of_vector(b: &Tensor, heads: usize, head_dim: usize) -> candle_core::Result<Tensor> {
+    let v = b.flatten_all()?.to_vec1::<f32>()?;
+    if v.len() != heads * head_dim {
+        candle_core::bail!(
+            "bias of {} values is not {heads} heads of {head_dim}",
+            v.len()
+        );
+    }
+    let half = head_dim / 2;
+    let mut out = vec![0f32; v.len()];
+    for h in 0..heads {
+        for i in 0..half {
+            out[h * head_dim + i] = v[h * head_dim + 2 * i];
+            out[h * head_dim + half + i] = v[h * head_dim + 2 * i + 1];
+        }
+    }
+    Tensor::from_vec(out, v.len(), b.device())
+}
+
+impl Decoder {
     pub fn load(g: &mut GgufFile, device: &Device) -> Result<Self> {
-        let cfg = Qwen2Config::from_gguf(g)?;
+        let mut cfg = DecoderConfig::from_gguf(g)?;
+        if g.has_tensor("rope_freqs.weight") {
+            cfg.rope_freq_factors = Some(f32s(&g.tensor("rope_freqs.weight", &Device::Cpu)?)?);
+        }
 
         let embed_tokens = Arc::new(g.tensor("token_embd.weight", device)?);
         let (lm_head, norm, norm_f32) = load_head(g, device, &cfg, &embed_tokens)?;
@@ -445,16 +721,17 @@ impl Qwen2 {
             vectors.extend(layer_vectors);
             layers.push(layer);
         }
-        let body = if device.is_cpu() && packed::all_packed(&layers) {
+        let body = if device.is_cpu() && cfg.plain() && packed::all_packed(&layers) {
             Body::Packed(PackedBody::new(&cfg, layers, vectors, norm_f32, lm_head))
         } else {
-            let (cos, sin) = rope_tables(&cfg, device)?;
+            if device.is_cpu() {
+                slow_types_warning(g, &cfg);
+            }
             Body::Candle(CandleBody {
                 layers,
                 norm,
                 lm_head,
-                cos,
-                sin,
+                rope: RopeTables::new(&cfg, device)?,
             })
         };
         Ok(Self {
@@ -465,8 +742,17 @@ impl Qwen2 {
         })
     }
 
-    pub fn config(&self) -> &Qwen2Config {
+    pub fn config(&self) -> &DecoderConfig {
         &self.cfg
+    }
+
+    /// Token embeddings of `tokens`, scaled where the family does.
+    fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        let xs = self.embed_tokens.embedding(tokens)?;
+        match self.cfg.embed_scale {
+            Some(s) => xs * s as f64,
+            None => Ok(xs),
+        }
     }
 
     /// The accelerator path: one sequence, candle tensors throughout.
@@ -479,31 +765,15 @@ impl Qwen2 {
         let seq_len = tokens.len();
         let pos = cache.len;
         let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
-        let mask = if seq_len > 1 {
-            Some(candle_transformers::utils::build_causal_mask(
-                seq_len,
-                pos,
-                &self.device,
-            )?)
-        } else {
-            None
-        };
-        let cos = body.cos.narrow(0, pos, seq_len)?;
-        let sin = body.sin.narrow(0, pos, seq_len)?;
-        let mut xs = self.embed_tokens.embedding(&input)?;
+        let mut xs = self.embed(&input)?;
         for (layer, slot) in body.layers.iter().zip(cache.layers.iter_mut()) {
             let LayerKv::Device(slot) = slot else {
                 candle_core::bail!("a host key/value cache reached the device path");
             };
-            let residual = &xs;
-            let h = layer.input_layernorm.forward(&xs)?;
-            let h = layer
-                .self_attn
-                .forward(&h, mask.as_ref(), &cos, &sin, slot)?;
-            let xs1 = (h + residual)?;
-            let h = layer.post_attention_layernorm.forward(&xs1)?;
-            let h = layer.mlp.forward(&h, false)?;
-            xs = (h + &xs1)?;
+            let (cos, sin) = body.rope.for_layer(&layer.self_attn);
+            let cos = cos.narrow(0, pos, seq_len)?;
+            let sin = sin.narrow(0, pos, seq_len)?;
+            xs = layer.forward(&xs, false, |attn, h| attn.forward(h, pos, &cos, &sin, slot))?;
         }
         cache.len += seq_len;
         // Only the last position's logits are needed to pick the next token.
@@ -534,19 +804,28 @@ impl Qwen2 {
             last_rows.push((tokens.len() - 1) as u32);
         }
         let positions = Tensor::new(positions.as_slice(), &self.device)?;
-        let cos = body.cos.index_select(&positions, 0)?;
-        let sin = body.sin.index_select(&positions, 0)?;
-        let mut xs = self
-            .embed_tokens
-            .embedding(&Tensor::new(tokens.as_slice(), &self.device)?)?;
+        let rows = |(cos, sin): &(Tensor, Tensor)| -> candle_core::Result<(Tensor, Tensor)> {
+            Ok((
+                cos.index_select(&positions, 0)?,
+                sin.index_select(&positions, 0)?,
+            ))
+        };
+        let global = rows(&body.rope.global)?;
+        let local = if self.cfg.sliding_window.is_some() {
+            rows(&body.rope.local)?
+        } else {
+            global.clone()
+        };
+        let mut xs = self.embed(&Tensor::new(tokens.as_slice(), &self.device)?)?;
         for (i, layer) in body.layers.iter().enumerate() {
-            let h = layer.input_layernorm.forward(&xs)?;
-            let h = layer
-                .self_attn
-                .forward_host(&h, &cos, &sin, batch, i, invariant)?;
-            let xs1 = (h + &xs)?;
-            let h = layer.post_attention_layernorm.forward(&xs1)?;
-            xs = (layer.mlp.forward(&h, invariant)? + &xs1)?;
+            let (cos, sin) = if layer.self_attn.window.is_some() {
+                &local
+            } else {
+                &global
+            };
+            xs = layer.forward(&xs, invariant, |attn, h| {
+                attn.forward_host(h, cos, sin, batch, i, invariant)
+            })?;
         }
         for (toks, cache) in batch.iter_mut() {
             cache.len += toks.len();
@@ -597,7 +876,7 @@ fn rollback(cache: &mut KvCache, kv_dim: usize) {
     }
 }
 
-impl Qwen2 {
+impl Decoder {
     fn forward_checked(
         &self,
         batch: &mut [(&[u32], &mut KvCache)],
@@ -639,7 +918,7 @@ impl Qwen2 {
     }
 }
 
-impl CausalLm for Qwen2 {
+impl CausalLm for Decoder {
     /// One sequence with the fastest kernels.
     fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
         let logits = self.forward_checked(&mut [(tokens, cache)], false)?;
@@ -681,8 +960,10 @@ pub fn argmax(logits: &Tensor) -> Result<u32> {
 /// Appends each sequence's new keys and values (its rows of `k` and `v`,
 /// stacked in batch order) to its host cache for `layer`, then computes
 /// causal attention of its rows of `q` over its whole cache into `out`.
+#[allow(clippy::too_many_arguments)]
 fn append_and_attend(
     shape: AttnShape,
+    window: Option<usize>,
     batch: &mut [(&[u32], &mut KvCache)],
     layer: usize,
     q: &[f32],
@@ -711,6 +992,6 @@ fn append_and_attend(
         seqs.push((&q[row * qd..(row + n) * qd], kc.as_slice(), vc.as_slice()));
         row += n;
     }
-    causal_attention_many(shape, &seqs, out);
+    causal_attention_many_windowed(shape, window, &seqs, out);
     Ok(())
 }
