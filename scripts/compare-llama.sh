@@ -5,6 +5,7 @@
 # core distorts either one badly.
 #
 #   ROUNDS=3 bash scripts/compare-llama.sh [THREADS]   (default 2 threads, 3 rounds)
+#   MODEL=gemma-3-270m-q4_k_m bash scripts/compare-llama.sh   (another catalog model)
 #
 # Installs llama-cpp-python into $DICH_HOME/venv-llama on first use
 # (scripts/setup-llama-cpp.sh, a local build from PyPI, several minutes).
@@ -16,20 +17,22 @@ bash scripts/setup-llama-cpp.sh >&2
 cargo build --release --quiet
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-model="$(./target/release/dich models path qwen2.5-coder-1.5b-instruct-q4_k_m 2>/dev/null || true)"
+name="${MODEL:-qwen2.5-coder-1.5b-instruct-q4_k_m}"
+./target/release/dich models pull "$name" >/dev/null
+model="$(./target/release/dich models path "$name" 2>/dev/null || true)"
 if [ -z "$model" ] || [ ! -f "$model" ]; then
-  model="$(ls "$home"/models/qwen2.5-coder-1.5b-instruct-q4_k_m/*.gguf | head -1)"
+  model="$(ls "$home"/models/"$name"/*.gguf | head -1)"
 fi
 # Rounds alternate the engines (dich, llama.cpp, dich on candle's kernels) so
 # that a slow spell of this shared machine hits all of them alike; each
 # number reported is the median over the rounds.
 rounds="${ROUNDS:-3}"
-./target/release/dich bench --no-seed --format json --threads "$threads" \
+./target/release/dich bench --model "$name" --no-seed --format json --threads "$threads" \
   --prompts-out "$work/prompts.json" > "$work/dich.0.json"
 for r in $(seq 1 "$rounds"); do
   echo "round $r of $rounds" >&2
   if [ "$r" -gt 1 ]; then
-    ./target/release/dich bench --no-seed --format json --threads "$threads" \
+    ./target/release/dich bench --model "$name" --no-seed --format json --threads "$threads" \
       > "$work/dich.$r.json"
   else
     mv "$work/dich.0.json" "$work/dich.1.json"
@@ -39,7 +42,7 @@ for r in $(seq 1 "$rounds"); do
     --format json > "$work/llama.$r.json"
   # The same build on candle's own quantized kernels (the state before
   # src/kernels/kquant), for the before column.
-  DICH_KERNELS=candle ./target/release/dich bench --no-seed --format json \
+  DICH_KERNELS=candle ./target/release/dich bench --model "$name" --no-seed --format json \
     --threads "$threads" > "$work/candle.$r.json"
 done
 python3 - "$work" "$rounds" <<'PY'

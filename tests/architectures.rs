@@ -136,7 +136,7 @@ fn long_logits_match(lm: &LoadedLm, fixture: &Value, name: &str, tol: f32) {
         .map(|(i, _)| i)
         .unwrap();
     assert!(
-        ours == best || lead < f64::from(NEAR_TIE),
+        ours == best || lead < f64::from(2.0 * tol * std),
         "{name}: after the long prompt we pick {ours}, llama.cpp {best}"
     );
 }
@@ -247,14 +247,14 @@ fn batch_invariant(lm: &LoadedLm, fixture: &Value, name: &str) {
     }
 }
 
-/// Below this lead of llama.cpp's choice over its runner-up (in logits), a
-/// different but equally right rounding may pick the runner-up.
-const NEAR_TIE: f32 = 0.1;
-
-/// Greedy decoding from the fixture prompt gives llama.cpp's 32 tokens, or
-/// at least 24 of them up to a step where llama.cpp itself was within
-/// [`NEAR_TIE`] of choosing otherwise. Returns how many matched.
-fn greedy_matches(lm: &LoadedLm, fixture: &Value, name: &str) -> usize {
+/// Greedy decoding against llama.cpp's 32 greedy tokens, teacher-forced:
+/// at every step the model is fed llama.cpp's tokens so far, and its own
+/// choice must be llama.cpp's, except where llama.cpp itself led by less
+/// than `near_tie` logits (two correct engines whose logits differ by up to
+/// the tolerance of [`logits_match`] may then rightly choose differently).
+/// Also reports how many tokens free-running greedy decoding shares with
+/// llama.cpp before the first difference. Returns that count.
+fn greedy_matches(lm: &LoadedLm, fixture: &Value, name: &str, near_tie: f32) -> usize {
     let prompt = ids(&fixture["prompt"]);
     let want = ids(&fixture["greedy"]);
     let margins: Vec<f32> = fixture["greedy_margins"]
@@ -263,27 +263,43 @@ fn greedy_matches(lm: &LoadedLm, fixture: &Value, name: &str) -> usize {
         .iter()
         .map(|m| m.as_f64().unwrap() as f32)
         .collect();
+    let argmax = |l: &Tensor| l.argmax(0).unwrap().to_scalar::<u32>().unwrap();
+
+    // Teacher-forced.
     let mut cache = lm.model.new_cache();
     let mut logits = lm.model.forward(&prompt, &mut cache).unwrap();
-    let mut got = Vec::new();
-    for _ in 0..want.len() {
-        let tok = logits.argmax(0).unwrap().to_scalar::<u32>().unwrap();
-        got.push(tok);
+    let mut ties = 0;
+    for (i, &tok) in want.iter().enumerate() {
+        let ours = argmax(&logits);
+        if ours != tok {
+            assert!(
+                margins[i] < near_tie,
+                "{name}: step {i}: we choose {ours}, llama.cpp {tok} with a lead of {} logits",
+                margins[i]
+            );
+            ties += 1;
+        }
         logits = lm.model.forward(&[tok], &mut cache).unwrap();
     }
-    let same = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+
+    // Free-running.
+    let mut cache = lm.model.new_cache();
+    let mut logits = lm.model.forward(&prompt, &mut cache).unwrap();
+    let mut same = 0;
+    for &tok in &want {
+        let ours = argmax(&logits);
+        if ours != tok {
+            break;
+        }
+        same += 1;
+        logits = lm.model.forward(&[ours], &mut cache).unwrap();
+    }
     eprintln!(
-        "{name}: {same} of {} greedy tokens as llama.cpp",
+        "{name}: teacher-forced, {} of {} steps choose llama.cpp's token ({ties} near-ties \
+         below {near_tie:.3} logits); free-running, the first {same} tokens are llama.cpp's",
+        want.len() - ties,
         want.len()
     );
-    if same < want.len() {
-        assert!(
-            same >= 24 && margins[same] < NEAR_TIE,
-            "{name}: greedy continuation differs from llama.cpp at token {same} \
-             (llama.cpp's lead there: {}):\n ours {got:?}\n llama.cpp {want:?}",
-            margins[same]
-        );
-    }
     same
 }
 
@@ -296,7 +312,9 @@ fn check_family(case: &Case, tol: f32) {
     // Rounding differences accumulate over 700 positions of 8-bit
     // activations: measured 0.14 (Gemma 3) and 0.17 (SmolLM2) sd.
     long_logits_match(&lm, &fixture, case.model, 2.5 * tol);
-    greedy_matches(&lm, &fixture, case.model);
+    // A lead below twice the logit tolerance can flip between engines.
+    let std = fixture["logit_std"].as_f64().unwrap() as f32;
+    greedy_matches(&lm, &fixture, case.model, 2.0 * tol * std);
     // candle-transformers 0.11.1's quantized_gemma3 gates its MLP with SiLU
     // where Gemma 3 (and llama.cpp) use GELU: it is 0.37 (relative L2)
     // from us and from llama.cpp, so only llama.cpp checks Gemma 3.

@@ -602,6 +602,43 @@ mod tests {
     }
 
     #[test]
+    fn a_window_attends_to_its_last_keys_only() {
+        let shape = AttnShape {
+            num_heads: 4,
+            num_kv_heads: 1,
+            head_dim: 16,
+        };
+        let mut seed = 17u64;
+        let (len, rows, window) = (40, 3, 8);
+        let q = noise(&mut seed, rows * 64, 1.0);
+        let k = noise(&mut seed, len * 16, 1.0);
+        let v = noise(&mut seed, len * 16, 1.0);
+        let mut windowed = vec![0f32; q.len()];
+        causal_attention_many_windowed(shape, Some(window), &[(&q, &k, &v)], &mut windowed);
+        // Row r sits at position len - rows + r: plain attention over the
+        // cache cut to the `window` keys ending there gives the same bits.
+        for r in 0..rows {
+            let end = len - rows + r + 1;
+            let start = end - window;
+            let mut one = vec![0f32; 64];
+            causal_attention(
+                shape,
+                &q[r * 64..(r + 1) * 64],
+                &k[start * 16..end * 16],
+                &v[start * 16..end * 16],
+                &mut one,
+            );
+            assert_eq!(one, windowed[r * 64..(r + 1) * 64], "row {r}");
+        }
+        // A window wider than the cache changes nothing.
+        let mut wide = vec![0f32; q.len()];
+        causal_attention_many_windowed(shape, Some(1000), &[(&q, &k, &v)], &mut wide);
+        let mut plain = vec![0f32; q.len()];
+        causal_attention(shape, &q, &k, &v, &mut plain);
+        assert_eq!(wide, plain);
+    }
+
+    #[test]
     fn many_sequences_at_once_equal_each_alone() {
         let shape = AttnShape {
             num_heads: 4,

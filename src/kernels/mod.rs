@@ -1,5 +1,6 @@
 //! CPU kernels that know nothing of models: row operations and `e^x`
-//! ([`vecmath`]), GGUF k-quant matrix products ([`kquant`]), grouped-query
+//! ([`vecmath`]), GGUF k-quant matrix products ([`kquant`], AVX-512 VNNI)
+//! and 32-value block-type products ([`q32`], AVX2), grouped-query
 //! attention over a token-major cache ([`attention`]), and the f32 and int8
 //! matrix products of the Marian layers ([`sgemm`], [`igemm`]). Each keeps
 //! one fixed order of floating-point operations per output element, so a
@@ -8,5 +9,6 @@
 pub mod attention;
 pub mod igemm;
 pub mod kquant;
+pub mod q32;
 pub mod sgemm;
 pub mod vecmath;

@@ -177,10 +177,31 @@ pub fn run(g: &GlobalArgs, args: BenchRunArgs) -> Result<()> {
         report.seed_wall_s = Some(dich::util::num::round_to(t.elapsed().as_secs_f64(), 1));
         report.peak_rss_mb = dich::bench::peak_rss_mb();
     }
+    if model.entry.is_some() && lm.model.device().is_cpu() {
+        record(&name, &report);
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.table());
     }
     Ok(())
+}
+
+/// Keeps a catalog model's measured speeds for `dich models list`
+/// (`<cache>/bench/<name>.json`). A failure to write is only reported.
+fn record(name: &str, report: &dich::bench::BenchReport) {
+    let path = dich::registry::Store::default()
+        .home()
+        .join("bench")
+        .join(format!("{name}.json"));
+    let written = std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))
+        .and_then(|_| {
+            let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+            dich::util::fs::write_atomic(&path, &json)
+        });
+    match written {
+        Ok(()) => tracing::info!("recorded for `dich models list` in {}", path.display()),
+        Err(e) => tracing::warn!("cannot record the results in {}: {e}", path.display()),
+    }
 }

@@ -31,13 +31,64 @@ fn size(store: &Store, m: &ModelEntry) -> Option<u64> {
         .or_else(|| (store.state(m) == registry::CacheState::Cached).then(|| store.size_on_disk(m)))
 }
 
-/// `dich models list`: every catalog model with its size and cache state.
+/// RAM a chat model needs, estimated: its weights (read into memory) plus
+/// 15% for the key/value cache of a few thousand tokens, activations and
+/// the tokenizer, plus 300 MB for the process.
+fn ram_estimate(m: &ModelEntry, size: Option<u64>) -> Option<u64> {
+    (m.format == registry::ModelFormat::Gguf)
+        .then_some(size?)
+        .map(|s| s + s * 15 / 100 + 300_000_000)
+}
+
+/// What `dich bench --model NAME` measured here (`<cache>/bench/NAME.json`):
+/// generated tokens per second after the short prompt, one sequence, and
+/// the measured read bandwidth.
+fn measured(store: &Store, name: &str) -> Option<(f64, f64)> {
+    let path = store.home().join("bench").join(format!("{name}.json"));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    Some((
+        v["decode_tps_short"].as_f64()?,
+        v["read_bandwidth_gbs"].as_f64()?,
+    ))
+}
+
+/// Speed here: measured by `dich bench`, else the bandwidth bound (weight
+/// bytes per generated token against the bandwidth any earlier bench run
+/// measured on this machine), else unknown.
+fn speed(
+    store: &Store,
+    catalog: &Catalog,
+    m: &ModelEntry,
+    size: Option<u64>,
+) -> (Option<f64>, &'static str) {
+    if m.format != registry::ModelFormat::Gguf {
+        return (None, "");
+    }
+    if let Some((tps, _)) = measured(store, &m.name) {
+        return (Some(tps), "measured");
+    }
+    let bandwidth = catalog
+        .models
+        .iter()
+        .find_map(|o| measured(store, &o.name).map(|x| x.1));
+    match (bandwidth, size) {
+        (Some(bw), Some(bytes)) if bytes > 0 => (Some(bw * 1e9 / bytes as f64), "at most"),
+        _ => (None, ""),
+    }
+}
+
+/// `dich models list`: every catalog model with its size, the RAM it needs,
+/// its speed here and its cache state.
 fn list(store: &Store, catalog: &Catalog, format: ListFormat) -> Result<()> {
     let rows: Vec<serde_json::Value> = catalog
         .models
         .iter()
         .map(|m| {
+            let (tps, how) = speed(store, catalog, m, size(store, m));
             serde_json::json!({
+                "ram_estimate": ram_estimate(m, size(store, m)),
+                "decode_tps": tps.map(|t| dich::util::num::round_to(t, 1)),
+                "decode_tps_kind": (!how.is_empty()).then_some(how),
                 "name": m.name,
                 "role": m.role,
                 "default": m.default,
@@ -66,15 +117,24 @@ fn list(store: &Store, catalog: &Catalog, format: ListFormat) -> Result<()> {
                 .collect();
             let w = names.iter().map(String::len).max().unwrap_or(4);
             let mut t = format!(
-                "{:<w$}  {:<10}  {:>8}  {:<10}  {}\n",
-                "NAME", "ROLE", "SIZE", "STATE", "LICENSE"
+                "{:<w$}  {:<10}  {:>8}  {:>8}  {:<22}  {:<10}  {}\n",
+                "NAME", "ROLE", "SIZE", "RAM", "DECODE HERE", "STATE", "LICENSE"
             );
             for (m, name) in catalog.models.iter().zip(&names) {
+                let bytes = size(store, m);
+                let (tps, how) = speed(store, catalog, m, bytes);
+                let speed = match tps {
+                    Some(t) => format!("{} {t:.1} tok/s", how),
+                    None if m.format == registry::ModelFormat::Gguf => "not measured".into(),
+                    None => "-".into(),
+                };
                 t.push_str(&format!(
-                    "{:<w$}  {:<10}  {:>8}  {:<10}  {}\n",
+                    "{:<w$}  {:<10}  {:>8}  {:>8}  {:<22}  {:<10}  {}\n",
                     name,
                     m.role.to_string(),
-                    size(store, m).map_or("unknown".into(), dich::util::progress::human_bytes),
+                    bytes.map_or("unknown".into(), dich::util::progress::human_bytes),
+                    ram_estimate(m, bytes).map_or("-".into(), dich::util::progress::human_bytes),
+                    speed,
                     store.state(m).as_str(),
                     m.license
                 ));

@@ -20,6 +20,7 @@ use super::causal::{CausalLm, KvCache, LayerKv};
 use crate::format::gguf::GgufFile;
 use crate::kernels::attention::{causal_attention_many_windowed, AttnShape};
 use crate::kernels::kquant::{matmul_many, PackedMatrix, Q8Rows};
+use crate::kernels::q32::{self, BlockMatrix, BlockType, Q8Blocks};
 use crate::model::{ModelError, Result};
 
 mod config;
@@ -41,7 +42,13 @@ use packed::PackedBody;
 /// its forward pass.
 enum Linear {
     Packed(PackedMatrix),
-    Candle { inner: QMatMul, q6k_cpu: bool },
+    /// Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q4_K/Q5_K/Q6_K on AVX2 CPUs (without
+    /// AVX-512 VNNI for the k-quants) ([`q32`]).
+    Blocks(BlockMatrix),
+    Candle {
+        inner: QMatMul,
+        q6k_cpu: bool,
+    },
 }
 
 /// Whether our packed CPU kernels are used for the matrices they support:
@@ -50,18 +57,25 @@ pub fn packed_kernels_enabled() -> bool {
     PackedMatrix::supported() && std::env::var("DICH_KERNELS").map_or(true, |v| v != "candle")
 }
 
+/// Whether our AVX2 kernels run the 32-value block types ([`q32`]): the CPU
+/// has AVX2 and FMA and `DICH_KERNELS` is not `candle`.
+pub fn block_kernels_enabled() -> bool {
+    q32::supported() && std::env::var("DICH_KERNELS").map_or(true, |v| v != "candle")
+}
+
 impl Linear {
     fn new(t: Arc<QTensor>) -> candle_core::Result<Self> {
         if packed_kernels_enabled() && PackedMatrix::packable(&t) {
             return Ok(Self::Packed(PackedMatrix::from_qtensor(&t)?));
         }
-        // candle has no SIMD kernel for Q5_0; its values are exactly Q8_0
-        // values with the same block scale, and Q8_0 has one.
-        let t = if t.dtype() == GgmlDType::Q5_0 && t.device().is_cpu() {
-            Arc::new(q5_0_as_q8_0(&t)?)
-        } else {
-            t
-        };
+        if t.device().is_cpu() && block_kernels_enabled() {
+            if let (Some(ty), Ok((n, k))) = (BlockType::from_ggml(t.dtype()), t.shape().dims2()) {
+                if k.is_multiple_of(ty.block_values()) {
+                    let data = t.data()?.into_owned();
+                    return Ok(Self::Blocks(BlockMatrix::new(ty, n, k, data)?));
+                }
+            }
+        }
         let q6k_cpu = t.dtype() == GgmlDType::Q6K && t.device().is_cpu();
         Ok(Self::Candle {
             inner: QMatMul::from_arc(t)?,
@@ -71,7 +85,9 @@ impl Linear {
 
     fn run(&self, xs: &Tensor, invariant: bool) -> candle_core::Result<Tensor> {
         match self {
-            Self::Packed(_) => Ok(Self::run_many(&[self], xs, invariant)?.remove(0)),
+            Self::Packed(_) | Self::Blocks(_) => {
+                Ok(Self::run_many(&[self], xs, invariant)?.remove(0))
+            }
             Self::Candle { inner, q6k_cpu } => {
                 if invariant && *q6k_cpu && xs.dims().len() == 2 && xs.dim(0)? == 1 {
                     let twice = Tensor::cat(&[xs, xs], 0)?;
@@ -89,18 +105,56 @@ impl Linear {
             .iter()
             .map(|l| match l {
                 Self::Packed(p) => Some(p),
-                Self::Candle { .. } => None,
+                _ => None,
             })
             .collect();
-        let Some(packed) = packed else {
+        let blocks: Option<Vec<&BlockMatrix>> = ls
+            .iter()
+            .map(|l| match l {
+                Self::Blocks(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        if packed.is_none() && blocks.is_none() {
             return ls.iter().map(|l| l.run(xs, invariant)).collect();
-        };
+        }
         let dims = xs.dims().to_vec();
         let Some((&k, lead)) = dims.split_last() else {
             candle_core::bail!("a projection got a scalar input");
         };
         let m: usize = lead.iter().product();
         let flat = xs.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        let shaped = |out: Vec<f32>, rows: usize| {
+            let mut shape = lead.to_vec();
+            shape.push(rows);
+            Tensor::from_vec(out, shape, xs.device())
+        };
+        if let Some(blocks) = blocks {
+            for b in &blocks {
+                if b.cols() != k {
+                    candle_core::bail!("projection expects {} inputs, got {k}", b.cols());
+                }
+            }
+            // One quantization of the input per activation format needed.
+            let mut quantized: Vec<(q32::ActQuant, Q8Blocks)> = Vec::new();
+            return blocks
+                .iter()
+                .map(|b| {
+                    let mode = b.block_type().act_quant();
+                    let at = match quantized.iter().position(|(q, _)| *q == mode) {
+                        Some(i) => i,
+                        None => {
+                            quantized.push((mode, Q8Blocks::quantize(&flat, m, k, mode)));
+                            quantized.len() - 1
+                        }
+                    };
+                    let mut out = vec![0f32; m * b.rows()];
+                    q32::matmul_into(b, &quantized[at].1, &mut out);
+                    shaped(out, b.rows())
+                })
+                .collect();
+        }
+        let packed = packed.expect("checked above");
         for p in &packed {
             if p.cols() != k {
                 candle_core::bail!("projection expects {} inputs, got {k}", p.cols());
@@ -110,51 +164,20 @@ impl Linear {
         matmul_many(&packed, &x)
             .into_iter()
             .zip(&packed)
-            .map(|(out, p)| {
-                let mut shape = lead.to_vec();
-                shape.push(p.rows());
-                Tensor::from_vec(out, shape, xs.device())
-            })
+            .map(|(out, p)| shaped(out, p.rows()))
             .collect()
     }
 }
 
-/// Bytes of a Q5_0 block: f16 scale, 32 high bits, 16 bytes of nibbles.
-const Q5_0_BLOCK: usize = 22;
-/// Bytes of a Q8_0 block: f16 scale, 32 signed bytes.
-const Q8_0_BLOCK: usize = 34;
-
-/// A Q5_0 matrix rewritten as Q8_0: every block keeps its f16 scale and its
-/// 32 integers (-16..=15), so every weight is unchanged (1.55x the bytes).
-pub fn q5_0_as_q8_0(t: &QTensor) -> candle_core::Result<QTensor> {
-    let data = t.data()?;
-    if data.len() % Q5_0_BLOCK != 0 {
-        candle_core::bail!("Q5_0 data of {} bytes is not whole blocks", data.len());
-    }
-    let mut out = Vec::with_capacity(data.len() / Q5_0_BLOCK * Q8_0_BLOCK);
-    for b in data.chunks_exact(Q5_0_BLOCK) {
-        out.extend_from_slice(&b[..2]);
-        let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-        let qs = &b[6..];
-        let mut vals = [0u8; 32];
-        for j in 0..16 {
-            let h0 = ((qh >> j) << 4) as u8 & 0x10;
-            let h1 = (qh >> (j + 12)) as u8 & 0x10;
-            vals[j] = (((qs[j] & 0x0f) | h0) as i8 - 16) as u8;
-            vals[j + 16] = (((qs[j] >> 4) | h1) as i8 - 16) as u8;
-        }
-        out.extend_from_slice(&vals);
-    }
-    let storage = QStorage::from_data(std::borrow::Cow::Owned(out), &t.device(), GgmlDType::Q8_0)?;
-    QTensor::new(storage, t.shape().clone())
-}
-
-/// Matrix types candle multiplies without SIMD on the CPU (scalar loops).
+/// Matrix types that run without SIMD on this CPU: candle's scalar loops
+/// (F16, BF16, F32 weights; Q4_1, Q5_0, Q5_1 without AVX2).
 fn slow_on_cpu(dtype: GgmlDType) -> bool {
-    matches!(
-        dtype,
-        GgmlDType::Q4_1 | GgmlDType::Q5_1 | GgmlDType::F16 | GgmlDType::BF16 | GgmlDType::F32
-    )
+    let blocks = block_kernels_enabled();
+    match dtype {
+        GgmlDType::F16 | GgmlDType::BF16 | GgmlDType::F32 => true,
+        GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1 => !blocks,
+        _ => false,
+    }
 }
 
 /// Names, at load, the weight types of `g`'s matrices that will run on a
@@ -994,4 +1017,21 @@ fn append_and_attend(
     }
     causal_attention_many_windowed(shape, window, &seqs, out);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sliding_window_mask_hides_late_and_old_keys() {
+        // Two new rows after 3 cached positions, window 2.
+        let m = attention_mask(2, 3, Some(2), &Device::Cpu)
+            .unwrap()
+            .unwrap()
+            .to_vec2::<u8>()
+            .unwrap();
+        assert_eq!(m, vec![vec![1, 1, 0, 0, 1], vec![1, 1, 1, 0, 0]]);
+        assert!(attention_mask(1, 3, None, &Device::Cpu).unwrap().is_none());
+    }
 }

@@ -299,7 +299,7 @@ impl Decoder {
                 logits.resize(start + b * p.rows(), 0.0);
                 matmul_many_into(&[p], x8, &mut [&mut logits[start..]]);
             }
-            head @ Linear::Candle { .. } => {
+            head @ (Linear::Candle { .. } | Linear::Blocks(_)) => {
                 let mut normed = vec![0f32; b * hidden];
                 for (i, row) in normed.chunks_exact_mut(hidden).enumerate() {
                     norm_row(i, row);
