@@ -6,6 +6,7 @@
 #
 #   ROUNDS=3 bash scripts/compare-llama.sh [THREADS]   (default 2 threads, 3 rounds)
 #   MODEL=gemma-3-270m-q4_k_m bash scripts/compare-llama.sh   (another catalog model)
+#   BEFORE=0 ...   skips the column on candle's kernels (slow for Q5_0 models)
 #
 # Installs llama-cpp-python into $DICH_HOME/venv-llama on first use
 # (scripts/setup-llama-cpp.sh, a local build from PyPI, several minutes).
@@ -42,14 +43,18 @@ for r in $(seq 1 "$rounds"); do
     --format json > "$work/llama.$r.json"
   # The same build on candle's own quantized kernels (the state before
   # src/kernels/kquant), for the before column.
-  DICH_KERNELS=candle ./target/release/dich bench --model "$name" --no-seed --format json \
-    --threads "$threads" > "$work/candle.$r.json"
+  if [ "${BEFORE:-1}" != 0 ]; then
+    DICH_KERNELS=candle ./target/release/dich bench --model "$name" --no-seed --format json \
+      --threads "$threads" > "$work/candle.$r.json"
+  fi
 done
 python3 - "$work" "$rounds" <<'PY'
 import json, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
 load = lambda name: [json.load(open("%s/%s.%d.json" % (work, name, r))) for r in range(1, rounds + 1)]
-ds, cs, ls = load("dich"), load("candle"), [x["results"] for x in load("llama")]
+import os
+ds, ls = load("dich"), [x["results"] for x in load("llama")]
+cs = load("candle") if os.path.exists("%s/candle.1.json" % work) else None
 med = lambda xs: statistics.median(xs)
 dm = lambda runs, key: med([x[key] for x in runs])
 lm = lambda part, key: med([x[part][key] for x in ls])
@@ -66,7 +71,8 @@ print("| threads %d, median of %d alternating rounds | dich, candle kernels | di
 print("|---|---|---|---|---|")
 for name, key, b in rows:
     d = dm(ds, key)
-    print("| %s | %.1f | %.1f | %.1f | %.2fx |" % (name, dm(cs, key), d, b, d / b))
-print("| peak RSS MiB | %.0f | %.0f | | |" % (dm(cs, "peak_rss_mb"), dm(ds, "peak_rss_mb")))
+    before = "%.1f" % dm(cs, key) if cs else "not run"
+    print("| %s | %s | %.1f | %.1f | %.2fx |" % (name, before, d, b, d / b))
+print("| peak RSS MiB | %s | %.0f | | |" % ("%.0f" % dm(cs, "peak_rss_mb") if cs else "", dm(ds, "peak_rss_mb")))
 print(json.dumps({"rounds": rounds, "dich": ds, "dich_candle_kernels": cs, "llama_cpp": ls}), file=sys.stderr)
 PY

@@ -31,9 +31,9 @@ pub struct BenchReport {
     pub model_bytes: u64,
     pub threads: usize,
     /// Which quantized matrix kernels ran: `dich` (src/kernels/kquant,
-    /// CPUs with AVX-512 VNNI, for Q4_K and Q6_K matrices) or `candle`
-    /// (GPUs, other CPUs, or
-    /// `DICH_KERNELS=candle`).
+    /// CPUs with AVX-512 VNNI, for Q4_K and Q6_K matrices, src/kernels/q32
+    /// for the others), `dich-avx2` (src/kernels/q32, AVX2 CPUs) or
+    /// `candle` (GPUs, other CPUs, or `DICH_KERNELS=candle`).
     pub kernels: String,
     pub prompt_tokens_short: usize,
     pub prompt_tokens_long: usize,
@@ -230,8 +230,12 @@ pub fn run(
         model: model_name.to_string(),
         model_bytes,
         threads: candle_core::utils::get_num_threads(),
-        kernels: if m.device().is_cpu() && crate::model::decoder::packed_kernels_enabled() {
+        kernels: if !m.device().is_cpu() {
+            "candle".into()
+        } else if crate::model::decoder::packed_kernels_enabled() {
             "dich".into()
+        } else if crate::model::decoder::block_kernels_enabled() {
+            "dich-avx2".into()
         } else {
             "candle".into()
         },
