@@ -136,7 +136,7 @@ fn long_logits_match(lm: &LoadedLm, fixture: &Value, name: &str, tol: f32) {
         .map(|(i, _)| i)
         .unwrap();
     assert!(
-        ours == best || lead < f64::from(2.0 * tol * std),
+        ours == best || lead < f64::from(0.2 * std),
         "{name}: after the long prompt we pick {ours}, llama.cpp {best}"
     );
 }
@@ -303,18 +303,25 @@ fn greedy_matches(lm: &LoadedLm, fixture: &Value, name: &str, near_tie: f32) -> 
     same
 }
 
-fn check_family(case: &Case, tol: f32) {
+/// Logits within this many standard deviations of llama.cpp's after the
+/// short prompt (measured 0.06 to 0.13: both engines quantize activations
+/// to 8 bits before each product, with other kernels and sums).
+const TOL_SHORT: f32 = 0.15;
+/// After 700 positions, where rounding differences have accumulated
+/// (measured 0.06 to 0.19).
+const TOL_LONG: f32 = 0.25;
+
+fn check_family(case: &Case) {
     let (lm, fixture, path) = load(case);
     assert_eq!(lm.architecture, case.architecture);
     assert_eq!(lm.chat, case.chat, "{}: chat format", case.model);
     tokens_match(&lm, &fixture, case.model);
-    logits_match(&lm, &fixture, case.model, tol);
-    // Rounding differences accumulate over 700 positions of 8-bit
-    // activations: measured 0.14 (Gemma 3) and 0.17 (SmolLM2) sd.
-    long_logits_match(&lm, &fixture, case.model, 2.5 * tol);
-    // A lead below twice the logit tolerance can flip between engines.
+    logits_match(&lm, &fixture, case.model, TOL_SHORT);
+    long_logits_match(&lm, &fixture, case.model, TOL_LONG);
+    // Two engines whose logits differ by up to 0.1 sd each way may rightly
+    // choose differently where the lead is below 0.2 sd.
     let std = fixture["logit_std"].as_f64().unwrap() as f32;
-    greedy_matches(&lm, &fixture, case.model, 2.0 * tol * std);
+    greedy_matches(&lm, &fixture, case.model, 0.2 * std);
     // candle-transformers 0.11.1's quantized_gemma3 gates its MLP with SiLU
     // where Gemma 3 (and llama.cpp) use GELU: it is 0.37 (relative L2)
     // from us and from llama.cpp, so only llama.cpp checks Gemma 3.
@@ -373,17 +380,17 @@ fn translate_runs_on_every_family() {
 
 #[test]
 fn llama_smollm2_matches_llama_cpp() {
-    check_family(&SMOLLM2, 0.1);
+    check_family(&SMOLLM2);
 }
 
 #[test]
 fn gemma3_matches_llama_cpp() {
-    check_family(&GEMMA3, 0.1);
+    check_family(&GEMMA3);
 }
 
 #[test]
 fn qwen2_coder_05b_matches_llama_cpp() {
-    check_family(&QWEN2_05B, 0.1);
+    check_family(&QWEN2_05B);
 }
 
 /// Writes `src` as a model split in two parts (llama.cpp's `gguf-split`

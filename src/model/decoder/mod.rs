@@ -42,8 +42,8 @@ use packed::PackedBody;
 /// its forward pass.
 enum Linear {
     Packed(PackedMatrix),
-    /// Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q4_K/Q5_K/Q6_K on AVX2 CPUs (without
-    /// AVX-512 VNNI for the k-quants) ([`q32`]).
+    /// Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 on AVX2 CPUs ([`q32`]; the k-quants too
+    /// with `DICH_KERNELS=q32`).
     Blocks(BlockMatrix),
     Candle {
         inner: QMatMul,
@@ -70,7 +70,12 @@ impl Linear {
         }
         if t.device().is_cpu() && block_kernels_enabled() {
             if let (Some(ty), Ok((n, k))) = (BlockType::from_ggml(t.dtype()), t.shape().dims2()) {
-                if k.is_multiple_of(ty.block_values()) {
+                // The k-quants stay on candle's AVX2 kernels: ours handle
+                // them (and are tested) but measured slower here (a 1.5B
+                // Q4_K_M model decoded at half candle's speed).
+                let k_quant = ty.block_values() != q32::QK;
+                let wanted = !k_quant || std::env::var("DICH_KERNELS").is_ok_and(|v| v == "q32");
+                if wanted && k.is_multiple_of(ty.block_values()) {
                     let data = t.data()?.into_owned();
                     return Ok(Self::Blocks(BlockMatrix::new(ty, n, k, data)?));
                 }
