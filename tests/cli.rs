@@ -155,11 +155,11 @@ fn bad_model_files_get_clear_errors() {
         "/seeds/vi-vtc-hanoi-convention-signing.txt"
     );
 
-    let llama = dir.path().join("llama.gguf");
-    write_gguf(&llama, "llama");
+    let mamba = dir.path().join("mamba.gguf");
+    write_gguf(&mamba, "mamba");
     fails_with(
-        dich(home.path()).args(["translate", "--model", llama.to_str().unwrap(), seed]),
-        "unsupported model architecture `llama`; supported architectures: qwen2",
+        dich(home.path()).args(["translate", "--model", mamba.to_str().unwrap(), seed]),
+        "unsupported model architecture `mamba`; supported architectures: qwen2, qwen3, llama, gemma3",
     );
 
     let truncated = dir.path().join("cut.gguf");

@@ -5,3 +5,11 @@
 pub mod fs;
 pub mod num;
 pub mod progress;
+
+/// The machine's RAM in bytes (Linux `MemTotal`; `None` elsewhere).
+pub fn mem_total_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

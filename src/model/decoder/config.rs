@@ -87,6 +87,10 @@ pub struct DecoderConfig {
     /// Llama 3.1's long-context scaling), set by the loader.
     #[serde(skip)]
     pub rope_freq_factors: Option<Vec<f32>>,
+    /// Q4_K/Q5_K/Q6_K on dich's AVX2 kernels rather than candle's (set by
+    /// the loader from the machine's RAM; see `own_kquant_kernels`).
+    #[serde(skip)]
+    pub own_kquant_kernels: bool,
 }
 
 impl DecoderConfig {
@@ -188,6 +192,7 @@ impl DecoderConfig {
             }),
             rope_adjacent_pairs: architecture == Architecture::Llama,
             rope_freq_factors: None,
+            own_kquant_kernels: false,
         };
         let heads_ok = cfg.num_attention_heads > 0
             && cfg.num_key_value_heads > 0

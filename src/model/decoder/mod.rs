@@ -43,7 +43,7 @@ use packed::PackedBody;
 enum Linear {
     Packed(PackedMatrix),
     /// Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 on AVX2 CPUs ([`q32`]; the k-quants too
-    /// with `DICH_KERNELS=q32`).
+    /// when [`DecoderConfig::own_kquant_kernels`]).
     Blocks(BlockMatrix),
     Candle {
         inner: QMatMul,
@@ -64,17 +64,16 @@ pub fn block_kernels_enabled() -> bool {
 }
 
 impl Linear {
-    fn new(t: Arc<QTensor>) -> candle_core::Result<Self> {
+    /// `own_kquants`: run Q4_K/Q5_K/Q6_K on [`q32`] too (see
+    /// [`DecoderConfig::own_kquant_kernels`]).
+    fn new(t: Arc<QTensor>, own_kquants: bool) -> candle_core::Result<Self> {
         if packed_kernels_enabled() && PackedMatrix::packable(&t) {
             return Ok(Self::Packed(PackedMatrix::from_qtensor(&t)?));
         }
         if t.device().is_cpu() && block_kernels_enabled() {
             if let (Some(ty), Ok((n, k))) = (BlockType::from_ggml(t.dtype()), t.shape().dims2()) {
-                // The k-quants stay on candle's AVX2 kernels: ours handle
-                // them (and are tested) but measured slower here (a 1.5B
-                // Q4_K_M model decoded at half candle's speed).
                 let k_quant = ty.block_values() != q32::QK;
-                let wanted = !k_quant || std::env::var("DICH_KERNELS").is_ok_and(|v| v == "q32");
+                let wanted = !k_quant || own_kquants;
                 if wanted && k.is_multiple_of(ty.block_values()) {
                     let data = t.data()?.into_owned();
                     return Ok(Self::Blocks(BlockMatrix::new(ty, n, k, data)?));
@@ -172,6 +171,45 @@ impl Linear {
             .map(|(out, p)| shaped(out, p.rows()))
             .collect()
     }
+}
+
+/// Whether the k-quant matrices run on dich's AVX2 kernels instead of
+/// candle's. candle's are faster here (measured: twice the decoding speed
+/// on the 1.5B default) but keep a second, larger copy of every k-quant
+/// matrix (a 4.9 GB 7B file took 10.9 GB of RAM, against 5.1 GB on ours).
+/// So ours run when that copy would not fit comfortably: k-quant bytes
+/// times 3 above half the machine's RAM (or `DICH_KERNELS=q32`).
+fn own_kquant_kernels(g: &GgufFile, device: &Device) -> bool {
+    if !device.is_cpu() || !block_kernels_enabled() || packed_kernels_enabled() {
+        return false;
+    }
+    if std::env::var("DICH_KERNELS").is_ok_and(|v| v == "q32") {
+        return true;
+    }
+    let kquant_bytes: u64 = g
+        .tensor_infos()
+        .filter(|(_, i)| {
+            matches!(
+                i.ggml_dtype,
+                GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K
+            )
+        })
+        .map(|(_, i)| {
+            (i.shape.elem_count() / i.ggml_dtype.block_size()) as u64
+                * i.ggml_dtype.type_size() as u64
+        })
+        .sum();
+    let own = crate::util::mem_total_bytes().is_some_and(|ram| kquant_bytes * 3 > ram / 2);
+    if own {
+        tracing::info!(
+            "{}: {:.1} GB of k-quant matrices run on dich's AVX2 kernels, keeping memory near the file's size \
+             (candle's faster kernels would need about {:.1} GB more)",
+            g.path.display(),
+            kquant_bytes as f64 / 1e9,
+            kquant_bytes as f64 * 1.25 / 1e9
+        );
+    }
+    own
 }
 
 /// Matrix types that run without SIMD on this CPU: candle's scalar loops
@@ -539,9 +577,12 @@ fn load_head(
 ) -> Result<(Linear, RmsNorm, Vec<f32>)> {
     // Small models tie the output projection to the embeddings.
     let lm_head = if g.has_tensor("output.weight") {
-        Linear::new(Arc::new(g.tensor("output.weight", device)?))?
+        Linear::new(
+            Arc::new(g.tensor("output.weight", device)?),
+            cfg.own_kquant_kernels,
+        )?
     } else {
-        Linear::new(embed_tokens.clone())?
+        Linear::new(embed_tokens.clone(), cfg.own_kquant_kernels)?
     };
     let norm_t = g.tensor("output_norm.weight", device)?;
     let norm_f32 = if device.is_cpu() {
@@ -651,10 +692,10 @@ fn load_layer(
         None
     };
     let self_attn = Attention {
-        q_proj: Linear::new(Arc::new(wq))?,
-        k_proj: Linear::new(Arc::new(wk))?,
-        v_proj: Linear::new(Arc::new(wv))?,
-        o_proj: Linear::new(Arc::new(wo))?,
+        q_proj: Linear::new(Arc::new(wq), cfg.own_kquant_kernels)?,
+        k_proj: Linear::new(Arc::new(wk), cfg.own_kquant_kernels)?,
+        v_proj: Linear::new(Arc::new(wv), cfg.own_kquant_kernels)?,
+        o_proj: Linear::new(Arc::new(wo), cfg.own_kquant_kernels)?,
         bias,
         qk_norm,
         num_heads: cfg.num_attention_heads,
@@ -665,9 +706,9 @@ fn load_layer(
         query_scale: cfg.query_scale,
     };
     let mlp = Mlp {
-        gate_proj: Linear::new(Arc::new(q("ffn_gate.weight")?))?,
-        up_proj: Linear::new(Arc::new(q("ffn_up.weight")?))?,
-        down_proj: Linear::new(Arc::new(q("ffn_down.weight")?))?,
+        gate_proj: Linear::new(Arc::new(q("ffn_gate.weight")?), cfg.own_kquant_kernels)?,
+        up_proj: Linear::new(Arc::new(q("ffn_up.weight")?), cfg.own_kquant_kernels)?,
+        down_proj: Linear::new(Arc::new(q("ffn_down.weight")?), cfg.own_kquant_kernels)?,
         gelu: cfg.gelu,
     };
     let attn_norm = q("attn_norm.weight")?;
@@ -734,6 +775,7 @@ fn halves_of_vector(b: &Tensor, heads: usize, head_dim: usize) -> candle_core::R
 impl Decoder {
     pub fn load(g: &mut GgufFile, device: &Device) -> Result<Self> {
         let mut cfg = DecoderConfig::from_gguf(g)?;
+        cfg.own_kquant_kernels = own_kquant_kernels(g, device);
         if g.has_tensor("rope_freqs.weight") {
             cfg.rope_freq_factors = Some(f32s(&g.tensor("rope_freqs.weight", &Device::Cpu)?)?);
         }
