@@ -32,6 +32,8 @@
 use candle_core::quantized::GgmlDType;
 use half::f16;
 
+use super::kquant::scale_min_k4;
+
 /// Values per block.
 pub const QK: usize = 32;
 
@@ -217,19 +219,6 @@ impl Q8Blocks {
 
 fn h2f(lo: u8, hi: u8) -> f32 {
     f16::from_bits(u16::from_le_bytes([lo, hi])).to_f32()
-}
-
-/// 6-bit scale and minimum of Q4_K/Q5_K sub-block `t` from the 12 packed
-/// bytes.
-fn scale_min_k4(t: usize, s: &[u8]) -> (u8, u8) {
-    if t < 4 {
-        (s[t] & 63, s[t + 4] & 63)
-    } else {
-        (
-            (s[t + 4] & 0x0f) | ((s[t - 4] >> 6) << 4),
-            (s[t + 4] >> 4) | ((s[t] >> 6) << 4),
-        )
-    }
 }
 
 /// The f16 fields of a file block's header as f32: `d`, and `dmin` or `m`

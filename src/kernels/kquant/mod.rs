@@ -242,7 +242,9 @@ fn quantize_row_body(x: &[f32], d: &mut [f32], qs: &mut [i8], b16: &mut [i32], b
     }
 }
 
-fn scale_min_k4(j: usize, s: &[u8]) -> (u8, u8) {
+/// 6-bit scale and minimum of Q4_K/Q5_K sub-block `j` from the 12 packed
+/// bytes of a super-block (also used by [`super::q32`]).
+pub(crate) fn scale_min_k4(j: usize, s: &[u8]) -> (u8, u8) {
     if j < 4 {
         (s[j] & 63, s[j + 4] & 63)
     } else {
