@@ -121,16 +121,7 @@ pub fn causal_attention_many_windowed(
     }
 }
 
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: used only to hand disjoint output slices to pool workers.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
+use super::SendPtr;
 
 /// The query heads of one key/value group (`qg`, `[group][head_dim]`) of
 /// one row over the first `n` cached positions, into `out` (same layout).

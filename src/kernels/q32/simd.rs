@@ -1,0 +1,271 @@
+//! The AVX2 path of [`super`]: the same operations as the portable
+//! reference, 32 weights at a time.
+
+use super::{lane_sum, BlockMatrix, BlockType, Q8Blocks, QK};
+use std::arch::x86_64::*;
+
+/// Activation rows per pass over a weight block (two columns at once).
+const ROWS: usize = 4;
+/// Rows per pass when there are at least this many (one column).
+const WIDE: usize = 8;
+/// How far ahead of the block being read weights are prefetched.
+const PREFETCH: usize = 1024;
+
+/// Byte `j` is 0x10 where bit `j` of `qh` is set.
+#[inline(always)]
+unsafe fn high_bits(qh: u32) -> __m256i {
+    let bytes = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(qh as i32),
+        _mm256_setr_epi8(
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3,
+            3, 3, 3,
+        ),
+    );
+    let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    let set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
+}
+
+/// Low (`high == false`) or high nibbles of 32 bytes at `p`.
+#[inline(always)]
+unsafe fn nibbles32(p: *const u8, high: bool) -> __m256i {
+    let raw = _mm256_loadu_si256(p as *const __m256i);
+    let v = if high { _mm256_srli_epi16(raw, 4) } else { raw };
+    _mm256_and_si256(v, _mm256_set1_epi8(0x0f))
+}
+
+/// The 32 quants of sub-block `t` of the block at `p`, as
+/// [`super::sub_quants`] gives them.
+#[inline(always)]
+unsafe fn load(ty: BlockType, p: *const u8, t: usize) -> __m256i {
+    let nibbles16 = |qs: *const u8| {
+        let raw = _mm_loadu_si128(qs as *const __m128i);
+        let lo = _mm_and_si128(raw, _mm_set1_epi8(0x0f));
+        let hi = _mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(0x0f));
+        _mm256_set_m128i(hi, lo)
+    };
+    let qh32 = |q: *const u8| u32::from_le_bytes([*q, *q.add(1), *q.add(2), *q.add(3)]);
+    match ty {
+        BlockType::Q8_0 => _mm256_loadu_si256(p.add(2) as *const __m256i),
+        BlockType::Q4_0 => _mm256_sub_epi8(nibbles16(p.add(2)), _mm256_set1_epi8(8)),
+        BlockType::Q4_1 => nibbles16(p.add(4)),
+        BlockType::Q5_0 => {
+            let u = _mm256_or_si256(nibbles16(p.add(6)), high_bits(qh32(p.add(2))));
+            _mm256_sub_epi8(u, _mm256_set1_epi8(16))
+        }
+        BlockType::Q5_1 => _mm256_or_si256(nibbles16(p.add(8)), high_bits(qh32(p.add(4)))),
+        BlockType::Q4K => nibbles32(p.add(16 + 32 * (t / 2)), t % 2 == 1),
+        BlockType::Q5K => {
+            let nib = nibbles32(p.add(48 + 32 * (t / 2)), t % 2 == 1);
+            let qh = _mm256_loadu_si256(p.add(16) as *const __m256i);
+            let bit = _mm256_set1_epi8((1u8 << t) as i8);
+            let set = _mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit);
+            _mm256_or_si256(nib, _mm256_and_si256(set, _mm256_set1_epi8(0x10)))
+        }
+        BlockType::Q6K => {
+            let (n, kind) = (t / 4, t % 4);
+            let nib = nibbles32(p.add(64 * n + 32 * (kind % 2)), kind >= 2);
+            let qh = _mm256_loadu_si256(p.add(128 + 32 * n) as *const __m256i);
+            let shifted = _mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * kind as i32));
+            let high = _mm256_slli_epi16(_mm256_and_si256(shifted, _mm256_set1_epi8(3)), 4);
+            _mm256_sub_epi8(_mm256_or_si256(nib, high), _mm256_set1_epi8(32))
+        }
+    }
+}
+
+/// Eight 32-bit lanes: lane `l` is the exact sum over bytes `4l..4l+3`
+/// of weight times activation.
+#[inline(always)]
+unsafe fn lanes(w: __m256i, signed: bool, x: __m256i) -> __m256i {
+    let pairs = if signed {
+        _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w))
+    } else {
+        _mm256_maddubs_epi16(w, x)
+    };
+    _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
+}
+
+#[inline(always)]
+unsafe fn finish(acc: __m256, off: f32) -> f32 {
+    let mut a = [0f32; 8];
+    _mm256_storeu_ps(a.as_mut_ptr(), acc);
+    lane_sum(&a) + off
+}
+
+/// f16 at `p` to f32 (F16C).
+#[inline(always)]
+unsafe fn f16(p: *const u8) -> f32 {
+    let bits = u16::from_le_bytes([*p, *p.add(1)]);
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
+}
+
+/// [`super::header`] with F16C.
+#[inline(always)]
+unsafe fn header(ty: BlockType, p: *const u8) -> (f32, f32) {
+    match ty {
+        BlockType::Q6K => (f16(p.add(208)), 0.0),
+        BlockType::Q4_1 | BlockType::Q5_1 | BlockType::Q4K | BlockType::Q5K => {
+            (f16(p), f16(p.add(2)))
+        }
+        _ => (f16(p), 0.0),
+    }
+}
+
+/// A block type as a type, so each kernel is compiled for one.
+trait Kind {
+    const TY: BlockType;
+}
+macro_rules! kinds {
+    ($($name:ident = $ty:ident),*) => {$(
+        struct $name;
+        impl Kind for $name {
+            const TY: BlockType = BlockType::$ty;
+        }
+    )*};
+}
+kinds!(
+    KQ4_0 = Q4_0,
+    KQ4_1 = Q4_1,
+    KQ5_0 = Q5_0,
+    KQ5_1 = Q5_1,
+    KQ8_0 = Q8_0,
+    KQ4K = Q4K,
+    KQ5K = Q5K,
+    KQ6K = Q6K
+);
+
+/// Output columns `cols` for every activation row: two columns and up
+/// to [`ROWS`] rows at a time, each unpacked weight sub-block used for
+/// all the rows, every (column, row) its own accumulator.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn columns(
+    w: &BlockMatrix,
+    x: &Q8Blocks,
+    cols: std::ops::Range<usize>,
+    out: *mut f32,
+) {
+    match w.ty {
+        BlockType::Q4_0 => columns_of::<KQ4_0>(w, x, cols, out),
+        BlockType::Q4_1 => columns_of::<KQ4_1>(w, x, cols, out),
+        BlockType::Q5_0 => columns_of::<KQ5_0>(w, x, cols, out),
+        BlockType::Q5_1 => columns_of::<KQ5_1>(w, x, cols, out),
+        BlockType::Q8_0 => columns_of::<KQ8_0>(w, x, cols, out),
+        BlockType::Q4K => columns_of::<KQ4K>(w, x, cols, out),
+        BlockType::Q5K => columns_of::<KQ5K>(w, x, cols, out),
+        BlockType::Q6K => columns_of::<KQ6K>(w, x, cols, out),
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn columns_of<K: Kind>(
+    w: &BlockMatrix,
+    x: &Q8Blocks,
+    cols: std::ops::Range<usize>,
+    out: *mut f32,
+) {
+    if x.m >= WIDE {
+        // Many rows (a batch or a prompt): one column, eight rows a pass.
+        for c in cols {
+            let mut r0 = 0;
+            while x.m - r0 >= WIDE {
+                tile::<K, 1, WIDE>(w, x, c, r0, out);
+                r0 += WIDE;
+            }
+            rows_of::<K, 1>(w, x, c, r0, out);
+        }
+        return;
+    }
+    let mut c = cols.start;
+    while c + 1 < cols.end {
+        rows_of::<K, 2>(w, x, c, 0, out);
+        c += 2;
+    }
+    if c < cols.end {
+        rows_of::<K, 1>(w, x, c, 0, out);
+    }
+}
+
+/// Rows `r0..` of columns `c..c + C`, up to [`ROWS`] rows a pass.
+#[inline(always)]
+unsafe fn rows_of<K: Kind, const C: usize>(
+    w: &BlockMatrix,
+    x: &Q8Blocks,
+    c: usize,
+    mut r0: usize,
+    out: *mut f32,
+) {
+    while r0 < x.m {
+        match x.m - r0 {
+            1 => tile::<K, C, 1>(w, x, c, r0, out),
+            2 => tile::<K, C, 2>(w, x, c, r0, out),
+            3 => tile::<K, C, 3>(w, x, c, r0, out),
+            _ => tile::<K, C, ROWS>(w, x, c, r0, out),
+        }
+        r0 += (x.m - r0).min(ROWS);
+    }
+}
+
+/// Columns `c..c + C` for rows `r0..r0 + R`.
+#[inline(always)]
+unsafe fn tile<K: Kind, const C: usize, const R: usize>(
+    w: &BlockMatrix,
+    x: &Q8Blocks,
+    c: usize,
+    r0: usize,
+    out: *mut f32,
+) {
+    let ty = K::TY;
+    let (n, k) = (w.n, w.k);
+    let kb = k / QK;
+    let subs = ty.block_values() / QK;
+    let blocks = kb / subs;
+    let bb = ty.block_bytes();
+    let signed = !ty.has_min();
+    let has_min = ty.has_min();
+    let mut acc = [[_mm256_setzero_ps(); R]; C];
+    let mut off = [[0f32; R]; C];
+    let rows: [*const u8; C] = std::array::from_fn(|j| w.data.as_ptr().add((c + j) * blocks * bb));
+    for b in 0..blocks {
+        let mut hdr = [(0f32, 0f32); C];
+        for j in 0..C {
+            // Each column's blocks are a stream of their own: fetch
+            // ahead (past a row's end is the next row, read soon).
+            _mm_prefetch::<_MM_HINT_T0>(rows[j].wrapping_add(b * bb + PREFETCH) as *const i8);
+            hdr[j] = header(ty, rows[j].add(b * bb));
+        }
+        for t in 0..subs {
+            let sb = b * subs + t;
+            let mut xv = [_mm256_setzero_si256(); R];
+            let mut dx = [0f32; R];
+            for i in 0..R {
+                let r = r0 + i;
+                xv[i] = _mm256_loadu_si256(x.qs.as_ptr().add(r * k + sb * QK) as *const __m256i);
+                dx[i] = *x.d.get_unchecked(r * kb + sb);
+            }
+            for j in 0..C {
+                let p = rows[j].add(b * bb);
+                let wv = load(ty, p, t);
+                let blk = std::slice::from_raw_parts(p, bb);
+                let (sc, m) = super::sub_scales(ty, blk, t, hdr[j]);
+                for i in 0..R {
+                    // Only Q6_K has two scales per 32 values.
+                    let scale = if matches!(ty, BlockType::Q6K) {
+                        _mm256_setr_m128(_mm_set1_ps(sc[0] * dx[i]), _mm_set1_ps(sc[1] * dx[i]))
+                    } else {
+                        _mm256_set1_ps(sc[0] * dx[i])
+                    };
+                    let l = _mm256_cvtepi32_ps(lanes(wv, signed, xv[i]));
+                    acc[j][i] = _mm256_fmadd_ps(l, scale, acc[j][i]);
+                    if has_min {
+                        off[j][i] = m.mul_add(*x.s.get_unchecked((r0 + i) * kb + sb), off[j][i]);
+                    }
+                }
+            }
+        }
+    }
+    for j in 0..C {
+        for i in 0..R {
+            *out.add((r0 + i) * n + c + j) = finish(acc[j][i], off[j][i]);
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! A quantized projection ([`Linear`]) and the choice of kernels that run
+//! it: dich's packed AVX-512 kernels, dich's AVX2 block kernels, or
+//! candle's, with a load-time warning for types that have no fast kernel.
+
+use std::sync::Arc;
+
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Tensor};
+
+use super::DecoderConfig;
+use crate::format::gguf::GgufFile;
+use crate::kernels::kquant::{matmul_many, PackedMatrix, Q8Rows};
+use crate::kernels::q32::{self, BlockMatrix, BlockType, Q8Blocks};
+
+/// A quantized projection.
+///
+/// On CPUs with AVX-512 VNNI, Q4_K and Q6_K matrices run on our own packed
+/// kernels ([`kquant`]): compact tiles, and every row computed the same way
+/// whatever the batch, so batch invariance is free. Elsewhere (GPUs, older
+/// CPUs, other quant types, or `DICH_KERNELS=candle`) candle's kernels run.
+/// On the CPU, candle multiplies a single Q6_K row with a different kernel
+/// (compact vector dot) than two or more rows (repacked tiles), and the two
+/// round differently; in batch-invariant mode a lone row is then fed twice,
+/// so that a sequence's logits never depend on how many other rows share
+/// its forward pass.
+pub(super) enum Linear {
+    Packed(PackedMatrix),
+    /// Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 on AVX2 CPUs ([`q32`]; the k-quants too
+    /// when [`DecoderConfig::own_kquant_kernels`]).
+    Blocks(BlockMatrix),
+    Candle {
+        inner: QMatMul,
+        q6k_cpu: bool,
+    },
+}
+
+/// Whether our packed CPU kernels are used for the matrices they support:
+/// the CPU has them and `DICH_KERNELS` is not `candle`.
+pub fn packed_kernels_enabled() -> bool {
+    PackedMatrix::supported() && std::env::var("DICH_KERNELS").map_or(true, |v| v != "candle")
+}
+
+/// Whether our AVX2 kernels run the 32-value block types ([`q32`]): the CPU
+/// has AVX2 and FMA and `DICH_KERNELS` is not `candle`.
+pub fn block_kernels_enabled() -> bool {
+    q32::supported() && std::env::var("DICH_KERNELS").map_or(true, |v| v != "candle")
+}
+
+impl Linear {
+    /// `own_kquants`: run Q4_K/Q5_K/Q6_K on [`q32`] too (see
+    /// [`DecoderConfig::own_kquant_kernels`]).
+    pub(super) fn new(t: Arc<QTensor>, own_kquants: bool) -> candle_core::Result<Self> {
+        if packed_kernels_enabled() && PackedMatrix::packable(&t) {
+            return Ok(Self::Packed(PackedMatrix::from_qtensor(&t)?));
+        }
+        if t.device().is_cpu() && block_kernels_enabled() {
+            if let (Some(ty), Ok((n, k))) = (BlockType::from_ggml(t.dtype()), t.shape().dims2()) {
+                let k_quant = ty.block_values() != q32::QK;
+                let wanted = !k_quant || own_kquants;
+                if wanted && k.is_multiple_of(ty.block_values()) {
+                    let data = t.data()?.into_owned();
+                    return Ok(Self::Blocks(BlockMatrix::new(ty, n, k, data)?));
+                }
+            }
+        }
+        let q6k_cpu = t.dtype() == GgmlDType::Q6K && t.device().is_cpu();
+        Ok(Self::Candle {
+            inner: QMatMul::from_arc(t)?,
+            q6k_cpu,
+        })
+    }
+
+    pub(super) fn run(&self, xs: &Tensor, invariant: bool) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Packed(_) | Self::Blocks(_) => {
+                Ok(Self::run_many(&[self], xs, invariant)?.remove(0))
+            }
+            Self::Candle { inner, q6k_cpu } => {
+                if invariant && *q6k_cpu && xs.dims().len() == 2 && xs.dim(0)? == 1 {
+                    let twice = Tensor::cat(&[xs, xs], 0)?;
+                    return inner.forward(&twice)?.narrow(0, 0, 1);
+                }
+                inner.forward(xs)
+            }
+        }
+    }
+
+    /// Several projections of the same input. Packed ones share one
+    /// quantization of `xs` and one parallel region.
+    pub(super) fn run_many(
+        ls: &[&Linear],
+        xs: &Tensor,
+        invariant: bool,
+    ) -> candle_core::Result<Vec<Tensor>> {
+        let packed: Option<Vec<&PackedMatrix>> = ls
+            .iter()
+            .map(|l| match l {
+                Self::Packed(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let blocks: Option<Vec<&BlockMatrix>> = ls
+            .iter()
+            .map(|l| match l {
+                Self::Blocks(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        if packed.is_none() && blocks.is_none() {
+            return ls.iter().map(|l| l.run(xs, invariant)).collect();
+        }
+        let dims = xs.dims().to_vec();
+        let Some((&k, lead)) = dims.split_last() else {
+            candle_core::bail!("a projection got a scalar input");
+        };
+        let m: usize = lead.iter().product();
+        let flat = xs.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        let shaped = |out: Vec<f32>, rows: usize| {
+            let mut shape = lead.to_vec();
+            shape.push(rows);
+            Tensor::from_vec(out, shape, xs.device())
+        };
+        if let Some(blocks) = blocks {
+            for b in &blocks {
+                if b.cols() != k {
+                    candle_core::bail!("projection expects {} inputs, got {k}", b.cols());
+                }
+            }
+            // One quantization of the input per activation format needed.
+            let mut quantized: Vec<(q32::ActQuant, Q8Blocks)> = Vec::new();
+            return blocks
+                .iter()
+                .map(|b| {
+                    let mode = b.block_type().act_quant();
+                    let at = match quantized.iter().position(|(q, _)| *q == mode) {
+                        Some(i) => i,
+                        None => {
+                            quantized.push((mode, Q8Blocks::quantize(&flat, m, k, mode)));
+                            quantized.len() - 1
+                        }
+                    };
+                    let mut out = vec![0f32; m * b.rows()];
+                    q32::matmul_into(b, &quantized[at].1, &mut out);
+                    shaped(out, b.rows())
+                })
+                .collect();
+        }
+        let packed = packed.expect("checked above");
+        for p in &packed {
+            if p.cols() != k {
+                candle_core::bail!("projection expects {} inputs, got {k}", p.cols());
+            }
+        }
+        let x = Q8Rows::quantize(&flat, m, k);
+        matmul_many(&packed, &x)
+            .into_iter()
+            .zip(&packed)
+            .map(|(out, p)| shaped(out, p.rows()))
+            .collect()
+    }
+}
+
+/// Whether the k-quant matrices run on dich's AVX2 kernels instead of
+/// candle's. candle's are faster here (measured: twice the decoding speed
+/// on the 1.5B default) but keep a second, larger copy of every k-quant
+/// matrix (a 4.9 GB 7B file took 10.9 GB of RAM, against 5.1 GB on ours).
+/// So ours run when that copy would not fit comfortably: k-quant bytes
+/// times 3 above half the machine's RAM (or `DICH_KERNELS=q32`).
+pub(super) fn own_kquant_kernels(g: &GgufFile, device: &Device) -> bool {
+    if !device.is_cpu() || !block_kernels_enabled() || packed_kernels_enabled() {
+        return false;
+    }
+    if std::env::var("DICH_KERNELS").is_ok_and(|v| v == "q32") {
+        return true;
+    }
+    let kquant_bytes: u64 = g
+        .tensor_infos()
+        .filter(|(_, i)| {
+            matches!(
+                i.ggml_dtype,
+                GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K
+            )
+        })
+        .map(|(_, i)| {
+            (i.shape.elem_count() / i.ggml_dtype.block_size()) as u64
+                * i.ggml_dtype.type_size() as u64
+        })
+        .sum();
+    let own = crate::util::mem_total_bytes().is_some_and(|ram| kquant_bytes * 3 > ram / 2);
+    if own {
+        tracing::info!(
+            "{}: {:.1} GB of k-quant matrices run on dich's AVX2 kernels, keeping memory near the file's size \
+             (candle's faster kernels would need about {:.1} GB more)",
+            g.path.display(),
+            kquant_bytes as f64 / 1e9,
+            kquant_bytes as f64 * 1.25 / 1e9
+        );
+    }
+    own
+}
+
+/// Matrix types that run without SIMD on this CPU: candle's scalar loops
+/// (F16, BF16, F32 weights; Q4_1, Q5_0, Q5_1 without AVX2).
+fn slow_on_cpu(dtype: GgmlDType) -> bool {
+    let blocks = block_kernels_enabled();
+    match dtype {
+        GgmlDType::F16 | GgmlDType::BF16 | GgmlDType::F32 => true,
+        GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1 => !blocks,
+        _ => false,
+    }
+}
+
+/// Names, at load, the weight types of `g`'s matrices that will run on a
+/// slow CPU kernel (so a slow model is never silently slow).
+pub(super) fn slow_types_warning(g: &GgufFile, cfg: &DecoderConfig) {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for (name, info) in g.tensor_infos() {
+        let matrix =
+            name.starts_with("blk.") && info.shape.dims().len() == 2 || name == "output.weight";
+        if matrix && slow_on_cpu(info.ggml_dtype) {
+            *counts.entry(format!("{:?}", info.ggml_dtype)).or_default() += 1;
+        }
+    }
+    if !counts.is_empty() {
+        let list: Vec<String> = counts
+            .iter()
+            .map(|(t, n)| format!("{n} {t} matrices"))
+            .collect();
+        tracing::warn!(
+            "{}: {} have no fast kernel on this CPU (candle multiplies them \
+             without SIMD): this {} model runs far below the speed of its size",
+            g.path.display(),
+            list.join(", "),
+            cfg.architecture.name()
+        );
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        self.run(xs, false)
+    }
+}
