@@ -22,8 +22,10 @@
 //!   32-bit lanes: lane `l` is exactly the integer sum over bytes
 //!   `4l..4l+3`), each lane converted to f32 and accumulated by one fused
 //!   multiply-add with `d_w * d_x`; the offset types add `m * (d_x * sum)`
-//!   to a separate accumulator. The lanes are summed in a fixed order at the
-//!   end. Every (output, row) value is thus the same sequence of operations
+//!   to an accumulator of their own, as llama.cpp does (Q4_0 and Q5_0 multiply
+//!   their unsigned quants and take `bias * sum(x)` off each lane's
+//!   integer, so their lanes are those of the signed product).
+//!   The lanes are summed in a fixed order at the end. Every (output, row) value is thus the same sequence of operations
 //!   whatever the number of rows in the call: batch invariance by
 //!   construction, and [`matmul_reference`] equals the SIMD path bit for bit
 //!   (tested).
@@ -93,6 +95,23 @@ impl BlockType {
     const fn has_min(self) -> bool {
         matches!(self, Self::Q4_1 | Self::Q5_1 | Self::Q4K | Self::Q5K)
     }
+
+    /// What Q4_0 and Q5_0 subtract from their stored unsigned quants (0 for
+    /// the others). Products take the unsigned quants (no sign fixing) and
+    /// subtract `bias * sum(x)` from each lane's integer: exactly the
+    /// lanes of the signed product, with no large terms cancelling later.
+    const fn bias(self) -> i32 {
+        match self {
+            Self::Q4_0 => 8,
+            Self::Q5_0 => 16,
+            _ => 0,
+        }
+    }
+
+    /// Whether the quants multiplied are unsigned.
+    const fn unsigned(self) -> bool {
+        self.has_min() || self.bias() != 0
+    }
 }
 
 /// Whether the SIMD kernels can run here (AVX2, FMA and F16C).
@@ -121,8 +140,14 @@ pub struct Q8Blocks {
     k: usize,
     /// `[m][k / 32]`
     d: Vec<f32>,
-    /// `[m][k / 32]`: `d * sum(qs of the block)`.
+    /// `[m][k / 32]`: `d * sum(qs of the block)` (f16-rounded for
+    /// [`ActQuant::Blocks32`], as llama.cpp's Q8_1).
     s: Vec<f32>,
+    /// `[k / 32][m + 7]`: `s` by block, then row (zero past `m`), so that
+    /// eight rows' sums are one load.
+    st: Vec<f32>,
+    /// `[m][k / 4]`: the sum of each 4 consecutive `qs` (one SIMD lane's).
+    quad: Vec<i32>,
     /// `[m][k]`
     qs: Vec<i8>,
 }
@@ -170,6 +195,7 @@ impl Q8Blocks {
         let kb = k / QK;
         let mut d = vec![0f32; m * kb];
         let mut s = vec![0f32; m * kb];
+        let mut quad = vec![0i32; m * k / 4];
         let mut qs = vec![0i8; m * k];
         let subs = group / QK;
         for (g, (xg, qg)) in x
@@ -214,7 +240,24 @@ impl Q8Blocks {
                 };
             }
         }
-        Self { m, k, d, s, qs }
+        let mut st = vec![0f32; kb * (m + 7)];
+        for r in 0..m {
+            for b in 0..kb {
+                st[b * (m + 7) + r] = s[r * kb + b];
+            }
+        }
+        for (o, q) in quad.iter_mut().zip(qs.chunks_exact(4)) {
+            *o = q.iter().map(|&v| v as i32).sum();
+        }
+        Self {
+            m,
+            k,
+            d,
+            s,
+            st,
+            quad,
+            qs,
+        }
     }
 }
 
@@ -240,7 +283,8 @@ fn header(ty: BlockType, b: &[u8]) -> (f32, f32) {
 #[inline(always)]
 fn sub_scales(ty: BlockType, b: &[u8], t: usize, (d, dm): (f32, f32)) -> ([f32; 2], f32) {
     match ty {
-        BlockType::Q4_0 | BlockType::Q5_0 | BlockType::Q8_0 => ([d, d], 0.0),
+        BlockType::Q8_0 => ([d, d], 0.0),
+        BlockType::Q4_0 | BlockType::Q5_0 => ([d, d], 0.0),
         BlockType::Q4_1 | BlockType::Q5_1 => ([d, d], dm),
         BlockType::Q4K | BlockType::Q5K => {
             let (sc, m) = scale_min_k4(t, &b[4..16]);
@@ -257,7 +301,8 @@ fn sub_scales(ty: BlockType, b: &[u8], t: usize, (d, dm): (f32, f32)) -> ([f32; 
 }
 
 /// The 32 quants of sub-block `t` of a file block, in value order: the
-/// signed value for the types without an offset, else the unsigned quant.
+/// signed value for the types without an offset, else the unsigned quant
+/// (Q4_0 and Q5_0 without their [`BlockType::bias`]).
 fn sub_quants(ty: BlockType, b: &[u8], t: usize) -> [i16; QK] {
     let mut q = [0i16; QK];
     match ty {
@@ -267,29 +312,29 @@ fn sub_quants(ty: BlockType, b: &[u8], t: usize) -> [i16; QK] {
             }
         }
         BlockType::Q4_0 | BlockType::Q4_1 => {
-            let (bias, qs) = if ty == BlockType::Q4_0 {
-                (8, &b[2..])
+            let qs = if ty == BlockType::Q4_0 {
+                &b[2..]
             } else {
-                (0, &b[4..])
+                &b[4..]
             };
             for j in 0..16 {
-                q[j] = (qs[j] & 0x0f) as i16 - bias;
-                q[j + 16] = (qs[j] >> 4) as i16 - bias;
+                q[j] = (qs[j] & 0x0f) as i16;
+                q[j + 16] = (qs[j] >> 4) as i16;
             }
         }
         BlockType::Q5_0 | BlockType::Q5_1 => {
-            let (bias, rest) = if ty == BlockType::Q5_0 {
-                (16, &b[2..])
+            let rest = if ty == BlockType::Q5_0 {
+                &b[2..]
             } else {
-                (0, &b[4..])
+                &b[4..]
             };
             let qh = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
             let qs = &rest[4..];
             for j in 0..16 {
                 let h0 = ((qh >> j) & 1) as u8;
                 let h1 = ((qh >> (j + 16)) & 1) as u8;
-                q[j] = ((qs[j] & 0x0f) | (h0 << 4)) as i16 - bias;
-                q[j + 16] = ((qs[j] >> 4) | (h1 << 4)) as i16 - bias;
+                q[j] = ((qs[j] & 0x0f) | (h0 << 4)) as i16;
+                q[j + 16] = ((qs[j] >> 4) | (h1 << 4)) as i16;
             }
         }
         BlockType::Q4K | BlockType::Q5K => {
@@ -329,22 +374,9 @@ fn lane_sum(a: &[f32; 8]) -> f32 {
 }
 
 impl BlockMatrix {
-    /// Takes a matrix's file blocks: `n` rows of `k` values, `k` a multiple
-    /// of the type's block. Q5_0 is kept as Q8_0 (see [`q5_0_as_q8_0`]).
-    pub fn new(ty: BlockType, n: usize, k: usize, data: Vec<u8>) -> candle_core::Result<Self> {
-        let m = Self::from_blocks(ty, n, k, data)?;
-        Ok(match m.ty {
-            BlockType::Q5_0 => Self {
-                ty: BlockType::Q8_0,
-                data: q5_0_as_q8_0(&m.data),
-                ..m
-            },
-            _ => m,
-        })
-    }
-
-    /// Takes a matrix's file blocks as they are.
-    pub fn from_blocks(
+    /// Takes a matrix's file blocks as they are: `n` rows of `k` values,
+    /// `k` a multiple of the type's block.
+    pub fn new(
         ty: BlockType,
         n: usize,
         k: usize,
@@ -396,30 +428,13 @@ impl BlockMatrix {
                     out.extend(
                         q.iter()
                             .enumerate()
-                            .map(|(l, &v)| sc[l / 16] * v as f32 + m),
+                            .map(|(l, &v)| sc[l / 16] * (v as i32 - self.ty.bias()) as f32 + m),
                     );
                 }
             }
         }
         out
     }
-}
-
-/// Q5_0 blocks rewritten as Q8_0: each keeps its f16 scale and its 32
-/// integers (-16..=15), so every weight is the same. 1.55x the bytes, but
-/// the unpacking of the fifth bit was most of the work of a Q5_0 product
-/// on AVX2 (about 25 instructions per 32 weights against 9): measured
-/// here, decoding a Q5_0 model got faster by more than the extra reading
-/// cost. Both types quantize activations alike, so results are the same
-/// to rounding order.
-pub fn q5_0_as_q8_0(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() / 22 * 34);
-    for b in data.chunks_exact(22) {
-        out.extend_from_slice(&b[..2]);
-        let q = sub_quants(BlockType::Q5_0, b, 0);
-        out.extend(q.iter().map(|&v| v as i8 as u8));
-    }
-    out
 }
 
 /// The portable reference: the same operations as the SIMD path, one
@@ -441,14 +456,16 @@ pub fn matmul_reference(w: &BlockMatrix, x: &Q8Blocks) -> Vec<f32> {
                 let xq = &x.qs[r * w.k + sb * QK..][..QK];
                 let dx = x.d[r * kb + sb];
                 let scale = [sc[0] * dx, sc[1] * dx];
+                let at = r * kb + sb;
                 for (l, a) in acc.iter_mut().enumerate() {
-                    let lane: i32 = (0..4)
+                    let mut lane: i32 = (0..4)
                         .map(|j| q[4 * l + j] as i32 * xq[4 * l + j] as i32)
                         .sum();
+                    lane -= w.ty.bias() * x.quad[(r * w.k + sb * QK) / 4 + l];
                     *a = (lane as f32).mul_add(scale[l / 4], *a);
                 }
                 if w.ty.has_min() {
-                    off = m.mul_add(x.s[r * kb + sb], off);
+                    off = m.mul_add(x.s[at], off);
                 }
             }
             out[r * w.n + c] = lane_sum(&acc) + off;

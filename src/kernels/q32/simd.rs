@@ -47,12 +47,9 @@ unsafe fn load(ty: BlockType, p: *const u8, t: usize) -> __m256i {
     let qh32 = |q: *const u8| u32::from_le_bytes([*q, *q.add(1), *q.add(2), *q.add(3)]);
     match ty {
         BlockType::Q8_0 => _mm256_loadu_si256(p.add(2) as *const __m256i),
-        BlockType::Q4_0 => _mm256_sub_epi8(nibbles16(p.add(2)), _mm256_set1_epi8(8)),
+        BlockType::Q4_0 => nibbles16(p.add(2)),
         BlockType::Q4_1 => nibbles16(p.add(4)),
-        BlockType::Q5_0 => {
-            let u = _mm256_or_si256(nibbles16(p.add(6)), high_bits(qh32(p.add(2))));
-            _mm256_sub_epi8(u, _mm256_set1_epi8(16))
-        }
+        BlockType::Q5_0 => _mm256_or_si256(nibbles16(p.add(6)), high_bits(qh32(p.add(2)))),
         BlockType::Q5_1 => _mm256_or_si256(nibbles16(p.add(8)), high_bits(qh32(p.add(4)))),
         BlockType::Q4K => nibbles32(p.add(16 + 32 * (t / 2)), t % 2 == 1),
         BlockType::Q5K => {
@@ -86,10 +83,10 @@ unsafe fn lanes(w: __m256i, signed: bool, x: __m256i) -> __m256i {
 }
 
 #[inline(always)]
-unsafe fn finish(acc: __m256, off: f32) -> f32 {
+unsafe fn finish(acc: __m256) -> f32 {
     let mut a = [0f32; 8];
     _mm256_storeu_ps(a.as_mut_ptr(), acc);
-    lane_sum(&a) + off
+    lane_sum(&a)
 }
 
 /// f16 at `p` to f32 (F16C).
@@ -220,10 +217,13 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
     let subs = ty.block_values() / QK;
     let blocks = kb / subs;
     let bb = ty.block_bytes();
-    let signed = !ty.has_min();
+    let signed = !ty.unsigned();
+    let bias = ty.bias();
     let has_min = ty.has_min();
     let mut acc = [[_mm256_setzero_ps(); R]; C];
-    let mut off = [[0f32; R]; C];
+    // The offsets' accumulators, row `i` in lane `i`.
+    let mut off = [_mm256_setzero_ps(); C];
+    let mp = x.m + 7;
     let rows: [*const u8; C] = std::array::from_fn(|j| w.data.as_ptr().add((c + j) * blocks * bb));
     for b in 0..blocks {
         let mut hdr = [(0f32, 0f32); C];
@@ -237,16 +237,30 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
             let sb = b * subs + t;
             let mut xv = [_mm256_setzero_si256(); R];
             let mut dx = [0f32; R];
+            let mut corr = [_mm256_setzero_si256(); R];
             for i in 0..R {
-                let r = r0 + i;
-                xv[i] = _mm256_loadu_si256(x.qs.as_ptr().add(r * k + sb * QK) as *const __m256i);
-                dx[i] = *x.d.get_unchecked(r * kb + sb);
+                let at = (r0 + i) * kb + sb;
+                xv[i] = _mm256_loadu_si256(x.qs.as_ptr().add((r0 + i) * k + sb * QK) as *const __m256i);
+                dx[i] = *x.d.get_unchecked(at);
+                if bias != 0 {
+                    // `bias * sum(x)` per lane: each lane is then the
+                    // signed product's, `sum((q - bias) * x)`, exactly.
+                    let quad = x.quad.as_ptr().add(((r0 + i) * k + sb * QK) / 4);
+                    let sums = _mm256_loadu_si256(quad as *const __m256i);
+                    corr[i] = _mm256_sll_epi32(sums, _mm_cvtsi32_si128(bias.trailing_zeros() as i32));
+                }
             }
             for j in 0..C {
                 let p = rows[j].add(b * bb);
                 let wv = load(ty, p, t);
                 let blk = std::slice::from_raw_parts(p, bb);
                 let (sc, m) = super::sub_scales(ty, blk, t, hdr[j]);
+                if has_min {
+                    // The R rows' `d_x * sum`, one load (lanes past R
+                    // are never read back).
+                    let s = _mm256_loadu_ps(x.st.as_ptr().add(sb * mp + r0));
+                    off[j] = _mm256_fmadd_ps(_mm256_set1_ps(m), s, off[j]);
+                }
                 for i in 0..R {
                     // Only Q6_K has two scales per 32 values.
                     let scale = if matches!(ty, BlockType::Q6K) {
@@ -254,18 +268,20 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
                     } else {
                         _mm256_set1_ps(sc[0] * dx[i])
                     };
-                    let l = _mm256_cvtepi32_ps(lanes(wv, signed, xv[i]));
-                    acc[j][i] = _mm256_fmadd_ps(l, scale, acc[j][i]);
-                    if has_min {
-                        off[j][i] = m.mul_add(*x.s.get_unchecked((r0 + i) * kb + sb), off[j][i]);
+                    let mut li = lanes(wv, signed, xv[i]);
+                    if bias != 0 {
+                        li = _mm256_sub_epi32(li, corr[i]);
                     }
+                    acc[j][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(li), scale, acc[j][i]);
                 }
             }
         }
     }
     for j in 0..C {
+        let mut offs = [0f32; 8];
+        _mm256_storeu_ps(offs.as_mut_ptr(), off[j]);
         for i in 0..R {
-            *out.add((r0 + i) * n + c + j) = finish(acc[j][i], off[j][i]);
+            *out.add((r0 + i) * n + c + j) = finish(acc[j][i]) + offs[i];
         }
     }
 }

@@ -22,17 +22,9 @@ fn matrix(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> (QTensor, BlockMat
     (q, BlockMatrix::new(ty, n, k, data).unwrap())
 }
 
-/// Every type in its file form, Q5_0 also as the Q8_0 it is kept as.
+/// Every type in its file form.
 fn matrices(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> Vec<(QTensor, BlockMatrix)> {
-    let (q, w) = matrix(dtype, n, k, seed);
-    let ty = BlockType::from_ggml(dtype).unwrap();
-    let raw = BlockMatrix::from_blocks(ty, n, k, q.data().unwrap().to_vec()).unwrap();
-    let mut out = vec![(q, w)];
-    if dtype == GgmlDType::Q5_0 {
-        let (q2, _) = matrix(dtype, n, k, seed);
-        out.push((q2, raw));
-    }
-    out
+    vec![matrix(dtype, n, k, seed)]
 }
 
 const TYPES: [GgmlDType; 8] = [
