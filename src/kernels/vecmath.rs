@@ -133,6 +133,26 @@ dispatch!(
 );
 
 #[inline(always)]
+fn gelu_mul_body(gate: &[f32], up: &[f32], out: &mut [f32]) {
+    // gelu(g) = g (1 + tanh(z)) / 2 = g sigmoid(2z),
+    // z = sqrt(2 / pi) (g + 0.044715 g^3): the tanh approximation.
+    const A: f32 = 2.0 * 0.797_884_6;
+    const B: f32 = A * 0.044_715;
+    for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
+        let z = g * g.mul_add(g * B, A);
+        let e = exp_neg(-z.abs());
+        let sig = if z >= 0.0 { 1.0 } else { e } / (1.0 + e);
+        *o = g * sig * u;
+    }
+}
+
+dispatch!(
+    /// `out = gelu(gate) * up`, GELU in its tanh approximation (Gemma's
+    /// `gelu_pytorch_tanh`).
+    gelu_mul => gelu_mul_body(gate: &[f32], up: &[f32], out: &mut [f32])
+);
+
+#[inline(always)]
 fn add_assign_body(y: &mut [f32], x: &[f32]) {
     for (a, &b) in y.iter_mut().zip(x) {
         *a += b;
@@ -302,6 +322,16 @@ mod tests {
         }
         // Extreme gates neither overflow nor turn into NaN.
         silu_mul(&[-200.0, 200.0], &[1.0, 1.0], &mut out[..2]);
+        assert!(out[0] <= 0.0 && out[0] > -1e-30, "{}", out[0]);
+        assert_eq!(out[1], 200.0);
+        gelu_mul(&x, &w, &mut out);
+        for i in 0..100 {
+            let g = x[i] as f64;
+            let z = (2.0 / std::f64::consts::PI).sqrt() * (g + 0.044715 * g.powi(3));
+            let want = 0.5 * g * (1.0 + z.tanh()) * w[i] as f64;
+            assert!((out[i] as f64 - want).abs() < 1e-6, "gelu_mul[{i}]");
+        }
+        gelu_mul(&[-200.0, 200.0], &[1.0, 1.0], &mut out[..2]);
         assert!(out[0] <= 0.0 && out[0] > -1e-30, "{}", out[0]);
         assert_eq!(out[1], 200.0);
         let mut y = x.clone();

@@ -376,12 +376,7 @@ fn lane_sum(a: &[f32; 8]) -> f32 {
 impl BlockMatrix {
     /// Takes a matrix's file blocks as they are: `n` rows of `k` values,
     /// `k` a multiple of the type's block.
-    pub fn new(
-        ty: BlockType,
-        n: usize,
-        k: usize,
-        data: Vec<u8>,
-    ) -> candle_core::Result<Self> {
+    pub fn new(ty: BlockType, n: usize, k: usize, data: Vec<u8>) -> candle_core::Result<Self> {
         let bv = ty.block_values();
         if !k.is_multiple_of(bv) || data.len() != n * (k / bv) * ty.block_bytes() {
             candle_core::bail!(
@@ -477,28 +472,55 @@ pub fn matmul_reference(w: &BlockMatrix, x: &Q8Blocks) -> Vec<f32> {
 /// `y = x W^T` into `out` (`[m, n]`), on AVX2 when the CPU has it (else the
 /// reference), output columns spread over candle's worker pool.
 pub fn matmul_into(w: &BlockMatrix, x: &Q8Blocks, out: &mut [f32]) {
-    assert_eq!(w.k, x.k, "inner dimensions");
-    assert_eq!(out.len(), x.m * w.n, "output size");
+    matmul_many_into(&[w], &[x], &mut [out]);
+}
+
+/// Several products, `outs[i] = xs[i] W_i^T`, in one parallel region (one
+/// wake-up and one wait of the workers instead of one per matrix): their
+/// output columns are taken as one range and spread over the pool.
+pub fn matmul_many_into(ws: &[&BlockMatrix], xs: &[&Q8Blocks], outs: &mut [&mut [f32]]) {
+    assert!(
+        ws.len() == xs.len() && ws.len() == outs.len(),
+        "one input and output per matrix"
+    );
+    for ((w, x), out) in ws.iter().zip(xs).zip(outs.iter()) {
+        assert_eq!(w.k, x.k, "inner dimensions");
+        assert_eq!(out.len(), x.m * w.n, "output size");
+    }
     if !supported() {
-        out.copy_from_slice(&matmul_reference(w, x));
+        for ((w, x), out) in ws.iter().zip(xs).zip(outs.iter_mut()) {
+            out.copy_from_slice(&matmul_reference(w, x));
+        }
         return;
     }
-    let ptr = SendPtr(out.as_mut_ptr());
+    let ptrs: Vec<SendPtr> = outs.iter_mut().map(|o| SendPtr(o.as_mut_ptr())).collect();
+    let mut starts = Vec::with_capacity(ws.len());
+    let mut total = 0;
+    for w in ws {
+        starts.push(total);
+        total += w.n;
+    }
     let work = |cols: std::ops::Range<usize>| {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX2/FMA checked above; each chunk writes only its own
-        // columns of `out`.
-        unsafe {
-            simd::columns(w, x, cols, ptr.get())
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (cols, ptr);
+        for (i, w) in ws.iter().enumerate() {
+            let (lo, hi) = (cols.start.max(starts[i]), cols.end.min(starts[i] + w.n));
+            if lo >= hi {
+                continue;
+            }
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX2/FMA checked above; each chunk writes only its
+            // own columns of each output.
+            unsafe {
+                simd::columns(w, xs[i], lo - starts[i]..hi - starts[i], ptrs[i].get())
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = (&ptrs, lo, hi);
+        }
     };
-    let macs = x.m * w.n * w.k;
+    let macs: usize = ws.iter().zip(xs).map(|(w, x)| x.m * w.n * w.k).sum();
     if macs < 1 << 16 {
-        work(0..w.n);
+        work(0..total);
     } else {
-        candle_core::utils::barrier_pool().execute_chunked(w.n, work);
+        candle_core::utils::barrier_pool().execute_chunked(total, work);
     }
 }
 

@@ -8,6 +8,8 @@ use std::arch::x86_64::*;
 const ROWS: usize = 4;
 /// Rows per pass when there are at least this many (one column).
 const WIDE: usize = 8;
+/// Output columns computed together for many rows.
+const COLUMN_BLOCK: usize = 16;
 /// How far ahead of the block being read weights are prefetched.
 const PREFETCH: usize = 1024;
 
@@ -161,14 +163,23 @@ unsafe fn columns_of<K: Kind>(
     out: *mut f32,
 ) {
     if x.m >= WIDE {
-        // Many rows (a batch or a prompt): one column, eight rows a pass.
-        for c in cols {
+        // Many rows (a batch or a prompt): one column, eight rows a pass,
+        // over [`COLUMN_BLOCK`] columns before the next eight rows, so
+        // that both stay in cache (a long prompt's activations do not).
+        let mut c0 = cols.start;
+        while c0 < cols.end {
+            let c1 = (c0 + COLUMN_BLOCK).min(cols.end);
             let mut r0 = 0;
             while x.m - r0 >= WIDE {
-                tile::<K, 1, WIDE>(w, x, c, r0, out);
+                for c in c0..c1 {
+                    tile::<K, 1, WIDE>(w, x, c, r0, out);
+                }
                 r0 += WIDE;
             }
-            rows_of::<K, 1>(w, x, c, r0, out);
+            for c in c0..c1 {
+                rows_of::<K, 1>(w, x, c, r0, out);
+            }
+            c0 = c1;
         }
         return;
     }
@@ -240,14 +251,16 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
             let mut corr = [_mm256_setzero_si256(); R];
             for i in 0..R {
                 let at = (r0 + i) * kb + sb;
-                xv[i] = _mm256_loadu_si256(x.qs.as_ptr().add((r0 + i) * k + sb * QK) as *const __m256i);
+                xv[i] =
+                    _mm256_loadu_si256(x.qs.as_ptr().add((r0 + i) * k + sb * QK) as *const __m256i);
                 dx[i] = *x.d.get_unchecked(at);
                 if bias != 0 {
                     // `bias * sum(x)` per lane: each lane is then the
                     // signed product's, `sum((q - bias) * x)`, exactly.
                     let quad = x.quad.as_ptr().add(((r0 + i) * k + sb * QK) / 4);
                     let sums = _mm256_loadu_si256(quad as *const __m256i);
-                    corr[i] = _mm256_sll_epi32(sums, _mm_cvtsi32_si128(bias.trailing_zeros() as i32));
+                    corr[i] =
+                        _mm256_sll_epi32(sums, _mm_cvtsi32_si128(bias.trailing_zeros() as i32));
                 }
             }
             for j in 0..C {

@@ -128,21 +128,26 @@ impl Linear {
             }
             // One quantization of the input per activation format needed.
             let mut quantized: Vec<(q32::ActQuant, Q8Blocks)> = Vec::new();
-            return blocks
-                .iter()
-                .map(|b| {
-                    let mode = b.block_type().act_quant();
-                    let at = match quantized.iter().position(|(q, _)| *q == mode) {
-                        Some(i) => i,
-                        None => {
-                            quantized.push((mode, Q8Blocks::quantize(&flat, m, k, mode)));
-                            quantized.len() - 1
-                        }
-                    };
-                    let mut out = vec![0f32; m * b.rows()];
-                    q32::matmul_into(b, &quantized[at].1, &mut out);
-                    shaped(out, b.rows())
-                })
+            let mut which = Vec::with_capacity(blocks.len());
+            for b in &blocks {
+                let mode = b.block_type().act_quant();
+                let at = match quantized.iter().position(|(q, _)| *q == mode) {
+                    Some(i) => i,
+                    None => {
+                        quantized.push((mode, Q8Blocks::quantize(&flat, m, k, mode)));
+                        quantized.len() - 1
+                    }
+                };
+                which.push(at);
+            }
+            let xs: Vec<&Q8Blocks> = which.iter().map(|&i| &quantized[i].1).collect();
+            let mut outs: Vec<Vec<f32>> = blocks.iter().map(|b| vec![0f32; m * b.rows()]).collect();
+            let mut slices: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+            q32::matmul_many_into(&blocks, &xs, &mut slices);
+            return outs
+                .into_iter()
+                .zip(&blocks)
+                .map(|(out, b)| shaped(out, b.rows()))
                 .collect();
         }
         let packed = packed.expect("checked above");

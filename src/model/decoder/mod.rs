@@ -19,6 +19,7 @@ use candle_transformers::utils::repeat_kv;
 use super::causal::{CausalLm, KvCache, LayerKv};
 use crate::format::gguf::GgufFile;
 use crate::kernels::attention::{causal_attention_many_windowed, AttnShape};
+use crate::kernels::vecmath;
 use crate::model::{ModelError, Result};
 
 mod config;
@@ -130,12 +131,27 @@ impl Mlp {
         let mut gu = Linear::run_many(&[&self.gate_proj, &self.up_proj], xs, invariant)?;
         let up = gu.pop().expect("two outputs");
         let gate = gu.pop().expect("two outputs");
-        let act = if self.gelu {
-            gate.gelu()?
+        let hidden = if gate.device().is_cpu() && gate.dtype() == DType::F32 {
+            // One vectorized pass (candle's ops call libm per value and
+            // take two passes).
+            let g = gate.flatten_all()?.to_vec1::<f32>()?;
+            let u = up.flatten_all()?.to_vec1::<f32>()?;
+            let mut out = vec![0f32; g.len()];
+            if self.gelu {
+                vecmath::gelu_mul(&g, &u, &mut out);
+            } else {
+                vecmath::silu_mul(&g, &u, &mut out);
+            }
+            Tensor::from_vec(out, gate.shape(), gate.device())?
         } else {
-            candle_nn::ops::silu(&gate)?
+            let act = if self.gelu {
+                gate.gelu()?
+            } else {
+                candle_nn::ops::silu(&gate)?
+            };
+            (act * up)?
         };
-        self.down_proj.run(&(act * up)?, invariant)
+        self.down_proj.run(&hidden, invariant)
     }
 }
 
