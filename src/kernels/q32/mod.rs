@@ -146,6 +146,9 @@ pub struct Q8Blocks {
     /// `[k / 32][m + 7]`: `s` by block, then row (zero past `m`), so that
     /// eight rows' sums are one load.
     st: Vec<f32>,
+    /// `[k / 32][m + 7]`: `d` by block, then row (zero past `m`), so that
+    /// eight rows' scales are one load.
+    dt: Vec<f32>,
     /// `[m][k / 4]`: the sum of each 4 consecutive `qs` (one SIMD lane's).
     quad: Vec<i32>,
     /// `[m][k]`
@@ -241,9 +244,11 @@ impl Q8Blocks {
             }
         }
         let mut st = vec![0f32; kb * (m + 7)];
+        let mut dt = vec![0f32; kb * (m + 7)];
         for r in 0..m {
             for b in 0..kb {
                 st[b * (m + 7) + r] = s[r * kb + b];
+                dt[b * (m + 7) + r] = d[r * kb + b];
             }
         }
         for (o, q) in quad.iter_mut().zip(qs.chunks_exact(4)) {
@@ -255,6 +260,7 @@ impl Q8Blocks {
             d,
             s,
             st,
+            dt,
             quad,
             qs,
         }

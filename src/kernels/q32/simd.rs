@@ -247,13 +247,10 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
         for t in 0..subs {
             let sb = b * subs + t;
             let mut xv = [_mm256_setzero_si256(); R];
-            let mut dx = [0f32; R];
             let mut corr = [_mm256_setzero_si256(); R];
             for i in 0..R {
-                let at = (r0 + i) * kb + sb;
                 xv[i] =
                     _mm256_loadu_si256(x.qs.as_ptr().add((r0 + i) * k + sb * QK) as *const __m256i);
-                dx[i] = *x.d.get_unchecked(at);
                 if bias != 0 {
                     // `bias * sum(x)` per lane: each lane is then the
                     // signed product's, `sum((q - bias) * x)`, exactly.
@@ -274,12 +271,27 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
                     let s = _mm256_loadu_ps(x.st.as_ptr().add(sb * mp + r0));
                     off[j] = _mm256_fmadd_ps(_mm256_set1_ps(m), s, off[j]);
                 }
+                // The R rows' `d_w * d_x` in one multiply (lanes past R
+                // are never read).
+                let dxs = _mm256_loadu_ps(x.dt.as_ptr().add(sb * mp + r0));
+                let mut scales = [0f32; 8];
+                _mm256_storeu_ps(
+                    scales.as_mut_ptr(),
+                    _mm256_mul_ps(dxs, _mm256_set1_ps(sc[0])),
+                );
+                let mut scales2 = [0f32; 8];
+                if matches!(ty, BlockType::Q6K) {
+                    _mm256_storeu_ps(
+                        scales2.as_mut_ptr(),
+                        _mm256_mul_ps(dxs, _mm256_set1_ps(sc[1])),
+                    );
+                }
                 for i in 0..R {
                     // Only Q6_K has two scales per 32 values.
                     let scale = if matches!(ty, BlockType::Q6K) {
-                        _mm256_setr_m128(_mm_set1_ps(sc[0] * dx[i]), _mm_set1_ps(sc[1] * dx[i]))
+                        _mm256_setr_m128(_mm_set1_ps(scales[i]), _mm_set1_ps(scales2[i]))
                     } else {
-                        _mm256_set1_ps(sc[0] * dx[i])
+                        _mm256_set1_ps(scales[i])
                     };
                     let mut li = lanes(wv, signed, xv[i]);
                     if bias != 0 {
