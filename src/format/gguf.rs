@@ -7,8 +7,12 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::GgmlDType;
+
+use crate::util::bytes::Bytes;
 
 use super::{candle_root, FormatError, Result};
 
@@ -24,6 +28,8 @@ pub struct GgufFile {
     rest: Vec<Part>,
     /// Which part holds a tensor (0 = the first), for split models.
     index: HashMap<String, usize>,
+    /// Each part's memory map (first part first), made on first use.
+    maps: Vec<Option<Arc<memmap2::Mmap>>>,
 }
 
 struct Part {
@@ -183,12 +189,14 @@ impl GgufFile {
         for name in content.tensor_infos.keys() {
             index.insert(name.clone(), 0);
         }
+        let maps = vec![None; rest.len() + 1];
         Ok(Self {
             path: path.to_path_buf(),
             content,
             reader,
             rest,
             index,
+            maps,
         })
     }
 
@@ -275,6 +283,49 @@ impl GgufFile {
                 path: path.clone(),
                 message: format!("tensor `{name}`: {}", candle_root(e)),
             })
+    }
+
+    /// A tensor's blocks where they lie in its file, memory-mapped (pages
+    /// are read on first touch and shared with every process mapping the
+    /// file), with its type and shape; `None` for a tensor the file does
+    /// not have.
+    pub fn tensor_bytes(&mut self, name: &str) -> Result<Option<(Bytes, GgmlDType, Vec<usize>)>> {
+        let Some(&part) = self.index.get(name) else {
+            return Ok(None);
+        };
+        let (content, reader, path) = if part > 0 {
+            let p = &self.rest[part - 1];
+            (&p.content, &p.reader, &p.path)
+        } else {
+            (&self.content, &self.reader, &self.path)
+        };
+        let Some(info) = content.tensor_infos.get(name) else {
+            return Ok(None);
+        };
+        let map = match &self.maps[part] {
+            Some(m) => m.clone(),
+            None => {
+                // SAFETY: the mapping is read-only; models are written to
+                // the cache atomically (a new file renamed over the old),
+                // so a mapped file is never rewritten in place by dich.
+                let m = unsafe { memmap2::Mmap::map(reader.get_ref()) }
+                    .map_err(|e| FormatError::io(path, e))?;
+                let m = Arc::new(m);
+                self.maps[part] = Some(m.clone());
+                m
+            }
+        };
+        let dtype = info.ggml_dtype;
+        let len = info.shape.elem_count() / dtype.block_size().max(1) * dtype.type_size();
+        let start = content.tensor_data_offset.saturating_add(info.offset);
+        let bytes = usize::try_from(start)
+            .ok()
+            .and_then(|start| Bytes::mapped(map, start, len))
+            .ok_or_else(|| FormatError::InvalidModel {
+                path: path.clone(),
+                message: format!("tensor `{name}` lies past the end of the file"),
+            })?;
+        Ok(Some((bytes, dtype, info.shape.dims().to_vec())))
     }
 
     pub fn has_tensor(&self, name: &str) -> bool {

@@ -1,7 +1,9 @@
 //! Small helpers without any domain knowledge: atomic file writes and path
-//! errors ([`fs`]), rounding and rates for reports ([`num`]), and the one
-//! place progress bars are made ([`progress`]).
+//! errors ([`fs`]), rounding and rates for reports ([`num`]), the one
+//! place progress bars are made ([`progress`]), and bytes that may lie in a
+//! memory-mapped file ([`bytes`]).
 
+pub mod bytes;
 pub mod fs;
 pub mod num;
 pub mod progress;

@@ -36,6 +36,7 @@ use half::f16;
 
 use super::kquant::scale_min_k4;
 use super::SendPtr;
+use crate::util::bytes::Bytes;
 
 /// Values per block.
 pub const QK: usize = 32;
@@ -126,12 +127,13 @@ pub fn supported() -> bool {
     false
 }
 
-/// One weight matrix `[n, k]` (y = x W^T) in its file blocks.
+/// One weight matrix `[n, k]` (y = x W^T) in its file blocks, owned or
+/// where they lie in a memory-mapped file.
 pub struct BlockMatrix {
     ty: BlockType,
     n: usize,
     k: usize,
-    data: Vec<u8>,
+    data: Bytes,
 }
 
 /// Activation rows quantized to 8-bit blocks.
@@ -382,7 +384,13 @@ fn lane_sum(a: &[f32; 8]) -> f32 {
 impl BlockMatrix {
     /// Takes a matrix's file blocks as they are: `n` rows of `k` values,
     /// `k` a multiple of the type's block.
-    pub fn new(ty: BlockType, n: usize, k: usize, data: Vec<u8>) -> candle_core::Result<Self> {
+    pub fn new(
+        ty: BlockType,
+        n: usize,
+        k: usize,
+        data: impl Into<Bytes>,
+    ) -> candle_core::Result<Self> {
+        let data = data.into();
         let bv = ty.block_values();
         if !k.is_multiple_of(bv) || data.len() != n * (k / bv) * ty.block_bytes() {
             candle_core::bail!(
@@ -403,6 +411,11 @@ impl BlockMatrix {
 
     pub fn block_type(&self) -> BlockType {
         self.ty
+    }
+
+    /// Whether the blocks are read where they lie in a mapped file.
+    pub fn is_mapped(&self) -> bool {
+        self.data.is_mapped()
     }
 
     /// File block `b` of output row `row`.

@@ -70,6 +70,29 @@ impl Linear {
         })
     }
 
+    /// The matrix `name` of `g`: where it lies in the memory-mapped file
+    /// when it runs on [`q32`] (no copy: pages are read as first used and
+    /// shared by every process that maps the file), else read into memory
+    /// for the kernels of [`Linear::new`].
+    pub(super) fn from_file(
+        g: &mut GgufFile,
+        name: &str,
+        device: &Device,
+        own_kquants: bool,
+    ) -> crate::model::Result<Self> {
+        if device.is_cpu() && block_kernels_enabled() && !packed_kernels_enabled() {
+            if let Some((bytes, dtype, dims)) = g.tensor_bytes(name)? {
+                if let (Some(ty), &[n, k]) = (BlockType::from_ggml(dtype), &dims[..]) {
+                    let k_quant = ty.block_values() != q32::QK;
+                    if (!k_quant || own_kquants) && k.is_multiple_of(ty.block_values()) {
+                        return Ok(Self::Blocks(BlockMatrix::new(ty, n, k, bytes)?));
+                    }
+                }
+            }
+        }
+        Ok(Self::new(Arc::new(g.tensor(name, device)?), own_kquants)?)
+    }
+
     pub(super) fn run(&self, xs: &Tensor, invariant: bool) -> candle_core::Result<Tensor> {
         match self {
             Self::Packed(_) | Self::Blocks(_) => {

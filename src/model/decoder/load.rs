@@ -30,12 +30,13 @@ pub(super) fn load_head(
 ) -> Result<(Linear, RmsNorm, Vec<f32>)> {
     // Small models tie the output projection to the embeddings.
     let lm_head = if g.has_tensor("output.weight") {
-        Linear::new(
-            Arc::new(g.tensor("output.weight", device)?),
-            cfg.own_kquant_kernels,
-        )?
+        Linear::from_file(g, "output.weight", device, cfg.own_kquant_kernels)?
     } else {
-        Linear::new(embed_tokens.clone(), cfg.own_kquant_kernels)?
+        match Linear::from_file(g, "token_embd.weight", device, cfg.own_kquant_kernels)? {
+            // Mapped: the same bytes as the embeddings, not a copy.
+            l @ Linear::Blocks(_) => l,
+            _ => Linear::new(embed_tokens.clone(), cfg.own_kquant_kernels)?,
+        }
     };
     let norm_t = g.tensor("output_norm.weight", device)?;
     let norm_f32 = if device.is_cpu() {
@@ -96,24 +97,27 @@ pub(super) fn load_layer(
     let head_dim = cfg.head_dim();
     let p = format!("blk.{i}");
     let has = |g: &GgufFile, name: &str| g.has_tensor(&format!("{p}.{name}"));
-    let (wq, wk) = if cfg.rope_adjacent_pairs {
-        // Permuted on the CPU, then placed on the device.
+    let own = cfg.own_kquant_kernels;
+    let (q_proj, k_proj) = if cfg.rope_adjacent_pairs {
+        // Permuted on the CPU (so owned, not mapped), then placed on the
+        // device.
         let cpu = Device::Cpu;
         let wq = g.tensor(&format!("{p}.attn_q.weight"), &cpu)?;
         let wk = g.tensor(&format!("{p}.attn_k.weight"), &cpu)?;
+        let wq = halves_from_adjacent_pairs(wq, cfg.num_attention_heads, head_dim, device)?;
+        let wk = halves_from_adjacent_pairs(wk, cfg.num_key_value_heads, head_dim, device)?;
         (
-            halves_from_adjacent_pairs(wq, cfg.num_attention_heads, head_dim, device)?,
-            halves_from_adjacent_pairs(wk, cfg.num_key_value_heads, head_dim, device)?,
+            Linear::new(Arc::new(wq), own)?,
+            Linear::new(Arc::new(wk), own)?,
         )
     } else {
         (
-            g.tensor(&format!("{p}.attn_q.weight"), device)?,
-            g.tensor(&format!("{p}.attn_k.weight"), device)?,
+            Linear::from_file(g, &format!("{p}.attn_q.weight"), device, own)?,
+            Linear::from_file(g, &format!("{p}.attn_k.weight"), device, own)?,
         )
     };
-    let mut q = |name: &str| g.tensor(&format!("{p}.{name}"), device);
-    let wv = q("attn_v.weight")?;
-    let wo = q("attn_output.weight")?;
+    let v_proj = Linear::from_file(g, &format!("{p}.attn_v.weight"), device, own)?;
+    let o_proj = Linear::from_file(g, &format!("{p}.attn_output.weight"), device, own)?;
     let bias = if has(g, "attn_q.bias") {
         let mut b = |name: &str| -> Result<Tensor> {
             Ok(g.tensor(&format!("{p}.{name}"), device)?
@@ -145,10 +149,10 @@ pub(super) fn load_layer(
         None
     };
     let self_attn = Attention {
-        q_proj: Linear::new(Arc::new(wq), cfg.own_kquant_kernels)?,
-        k_proj: Linear::new(Arc::new(wk), cfg.own_kquant_kernels)?,
-        v_proj: Linear::new(Arc::new(wv), cfg.own_kquant_kernels)?,
-        o_proj: Linear::new(Arc::new(wo), cfg.own_kquant_kernels)?,
+        q_proj,
+        k_proj,
+        v_proj,
+        o_proj,
         bias,
         qk_norm,
         num_heads: cfg.num_attention_heads,
@@ -158,12 +162,14 @@ pub(super) fn load_layer(
         window: cfg.window(i),
         query_scale: cfg.query_scale,
     };
+    let mut ffn = |name: &str| Linear::from_file(g, &format!("{p}.{name}"), device, own);
     let mlp = Mlp {
-        gate_proj: Linear::new(Arc::new(q("ffn_gate.weight")?), cfg.own_kquant_kernels)?,
-        up_proj: Linear::new(Arc::new(q("ffn_up.weight")?), cfg.own_kquant_kernels)?,
-        down_proj: Linear::new(Arc::new(q("ffn_down.weight")?), cfg.own_kquant_kernels)?,
+        gate_proj: ffn("ffn_gate.weight")?,
+        up_proj: ffn("ffn_up.weight")?,
+        down_proj: ffn("ffn_down.weight")?,
         gelu: cfg.gelu,
     };
+    let mut q = |name: &str| g.tensor(&format!("{p}.{name}"), device);
     let attn_norm = q("attn_norm.weight")?;
     let ffn_norm = q("ffn_norm.weight")?;
     let (post_attention_norm, post_ffw_norm) = if cfg.post_norms {
