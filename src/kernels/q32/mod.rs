@@ -151,6 +151,9 @@ pub struct Q8Blocks {
     /// `[k / 32][m + 7]`: `d` by block, then row (zero past `m`), so that
     /// eight rows' scales are one load.
     dt: Vec<f32>,
+    /// `[k / 32][m + 7]`: the integer sum of each block's `qs` (exact as
+    /// f32), by block then row, for the k-quants' minimums.
+    it: Vec<f32>,
     /// `[m][k / 4]`: the sum of each 4 consecutive `qs` (one SIMD lane's).
     quad: Vec<i32>,
     /// `[m][k]`
@@ -247,10 +250,13 @@ impl Q8Blocks {
         }
         let mut st = vec![0f32; kb * (m + 7)];
         let mut dt = vec![0f32; kb * (m + 7)];
+        let mut it = vec![0f32; kb * (m + 7)];
         for r in 0..m {
             for b in 0..kb {
                 st[b * (m + 7) + r] = s[r * kb + b];
                 dt[b * (m + 7) + r] = d[r * kb + b];
+                let q = &qs[(r * kb + b) * QK..][..QK];
+                it[b * (m + 7) + r] = q.iter().map(|&v| v as i32).sum::<i32>() as f32;
             }
         }
         for (o, q) in quad.iter_mut().zip(qs.chunks_exact(4)) {
@@ -263,6 +269,7 @@ impl Q8Blocks {
             s,
             st,
             dt,
+            it,
             quad,
             qs,
         }
@@ -451,10 +458,102 @@ impl BlockMatrix {
     }
 }
 
+/// A k-quant sub-block's integer scales (the two 16-value halves') and
+/// minimum (0 for Q6_K).
+#[inline(always)]
+fn kquant_scales(ty: BlockType, b: &[u8], t: usize) -> ([i32; 2], i32) {
+    match ty {
+        BlockType::Q6K => {
+            let at = 192 + 8 * (t / 4) + 2 * (t % 4);
+            ([b[at] as i8 as i32, b[at + 1] as i8 as i32], 0)
+        }
+        _ => {
+            let (sc, m) = scale_min_k4(t, &b[4..16]);
+            ([sc as i32; 2], m as i32)
+        }
+    }
+}
+
+/// Q4_K/Q5_K's eight 6-bit scales then eight 6-bit minimums from the
+/// 12 bytes at `b[4..16]`, a few word operations for all sixteen (the
+/// same values as [`scale_min_k4`], tested).
+#[inline(always)]
+fn scales_mins_k4(b: &[u8]) -> [u8; 16] {
+    let a = u64::from_le_bytes(b[4..12].try_into().expect("8 bytes"));
+    let h = u32::from_le_bytes(b[12..16].try_into().expect("4 bytes"));
+    let (lo, hi) = (a as u32, (a >> 32) as u32);
+    let words = [
+        lo & 0x3f3f_3f3f,
+        (h & 0x0f0f_0f0f) | ((lo & 0xc0c0_c0c0) >> 2),
+        hi & 0x3f3f_3f3f,
+        ((h >> 4) & 0x0f0f_0f0f) | ((hi & 0xc0c0_c0c0) >> 2),
+    ];
+    let mut out = [0u8; 16];
+    for (o, w) in out.chunks_exact_mut(4).zip(words) {
+        o.copy_from_slice(&w.to_le_bytes());
+    }
+    out
+}
+
+/// The reference for the k-quants, whose activations have one scale per
+/// 256 values: as llama.cpp does, each super-block's products are summed
+/// as integers (lane `l` of every sub-block times its integer scale, into
+/// eight 32-bit lanes: exact), then each lane is converted once and
+/// accumulated with `d_w * d_x`; the minimums' integer sum
+/// `sum(min * sum(x))` (exact in f32) goes to an offset with
+/// `-dmin * d_x`. Per 32 values this is two integer operations where the
+/// 32-value types need a conversion and a float multiply-add.
+fn kquant_reference(w: &BlockMatrix, x: &Q8Blocks) -> Vec<f32> {
+    let kb = w.k / QK;
+    let subs = w.subs();
+    let mp = x.m + 7;
+    let mut out = vec![0f32; x.m * w.n];
+    for r in 0..x.m {
+        for c in 0..w.n {
+            let mut acc = [0f32; 8];
+            let mut off = 0f32;
+            for b in 0..kb / subs {
+                let blk = w.block(c, b);
+                let (d, dm) = header(w.ty, blk);
+                let mut lanes = [0i32; 8];
+                let mut mins = 0f32;
+                for t in 0..subs {
+                    let sb = b * subs + t;
+                    let q = sub_quants(w.ty, blk, t);
+                    let (sc, m) = kquant_scales(w.ty, blk, t);
+                    let xq = &x.qs[r * w.k + sb * QK..][..QK];
+                    for (l, lane) in lanes.iter_mut().enumerate() {
+                        let dot: i32 = (0..4)
+                            .map(|j| q[4 * l + j] as i32 * xq[4 * l + j] as i32)
+                            .sum();
+                        *lane += sc[l / 4] * dot;
+                    }
+                    if w.ty.has_min() {
+                        mins = (m as f32).mul_add(x.it[sb * mp + r], mins);
+                    }
+                }
+                let dx = x.dt[b * subs * mp + r];
+                let scale = d * dx;
+                for (a, &lane) in acc.iter_mut().zip(&lanes) {
+                    *a = (lane as f32).mul_add(scale, *a);
+                }
+                if w.ty.has_min() {
+                    off = (-dm * dx).mul_add(mins, off);
+                }
+            }
+            out[r * w.n + c] = lane_sum(&acc) + off;
+        }
+    }
+    out
+}
+
 /// The portable reference: the same operations as the SIMD path, one
 /// (output, row) at a time. Returns `[m, n]`.
 pub fn matmul_reference(w: &BlockMatrix, x: &Q8Blocks) -> Vec<f32> {
     assert_eq!(w.k, x.k, "inner dimensions");
+    if w.ty.block_values() != QK {
+        return kquant_reference(w, x);
+    }
     let kb = w.k / QK;
     let subs = w.subs();
     let mut out = vec![0f32; x.m * w.n];
@@ -543,6 +642,8 @@ pub fn matmul_many_into(ws: &[&BlockMatrix], xs: &[&Q8Blocks], outs: &mut [&mut 
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod ksimd;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 

@@ -13,6 +13,20 @@ const COLUMN_BLOCK: usize = 16;
 /// How far ahead of the block being read weights are prefetched.
 const PREFETCH: usize = 1024;
 
+/// How far ahead of the block being read a column's weights are fetched:
+/// where the next tile of `cols` columns reads the same block, when rows
+/// are short (that tile's rows start past this one's, and the hardware
+/// prefetcher, following each row as a stream, misses their first blocks:
+/// measured, a sixth of the default model's decoding time stalled there),
+/// else [`PREFETCH`] bytes down the row.
+pub(super) fn prefetch_distance(cols: usize, row_bytes: usize) -> usize {
+    if cols * row_bytes <= 4 * PREFETCH {
+        cols * row_bytes
+    } else {
+        PREFETCH
+    }
+}
+
 /// Byte `j` is 0x10 where bit `j` of `qh` is set.
 #[inline(always)]
 unsafe fn high_bits(qh: u32) -> __m256i {
@@ -39,7 +53,7 @@ unsafe fn nibbles32(p: *const u8, high: bool) -> __m256i {
 /// The 32 quants of sub-block `t` of the block at `p`, as
 /// [`super::sub_quants`] gives them.
 #[inline(always)]
-unsafe fn load(ty: BlockType, p: *const u8, t: usize) -> __m256i {
+pub(super) unsafe fn load(ty: BlockType, p: *const u8, t: usize) -> __m256i {
     let nibbles16 = |qs: *const u8| {
         let raw = _mm_loadu_si128(qs as *const __m128i);
         let lo = _mm_and_si128(raw, _mm_set1_epi8(0x0f));
@@ -85,7 +99,7 @@ unsafe fn lanes(w: __m256i, signed: bool, x: __m256i) -> __m256i {
 }
 
 #[inline(always)]
-unsafe fn finish(acc: __m256) -> f32 {
+pub(super) unsafe fn finish(acc: __m256) -> f32 {
     let mut a = [0f32; 8];
     _mm256_storeu_ps(a.as_mut_ptr(), acc);
     lane_sum(&a)
@@ -100,7 +114,7 @@ unsafe fn f16(p: *const u8) -> f32 {
 
 /// [`super::header`] with F16C.
 #[inline(always)]
-unsafe fn header(ty: BlockType, p: *const u8) -> (f32, f32) {
+pub(super) unsafe fn header(ty: BlockType, p: *const u8) -> (f32, f32) {
     match ty {
         BlockType::Q6K => (f16(p.add(208)), 0.0),
         BlockType::Q4_1 | BlockType::Q5_1 | BlockType::Q4K | BlockType::Q5K => {
@@ -213,7 +227,8 @@ unsafe fn rows_of<K: Kind, const C: usize>(
     }
 }
 
-/// Columns `c..c + C` for rows `r0..r0 + R`.
+/// Columns `c..c + C` for rows `r0..r0 + R` (the k-quants in
+/// [`super::ksimd`]).
 #[inline(always)]
 unsafe fn tile<K: Kind, const C: usize, const R: usize>(
     w: &BlockMatrix,
@@ -223,10 +238,11 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
     out: *mut f32,
 ) {
     let ty = K::TY;
+    if ty.block_values() != QK {
+        return super::ksimd::tile::<C, R>(ty, w, x, c, r0, out);
+    }
     let (n, k) = (w.n, w.k);
-    let kb = k / QK;
-    let subs = ty.block_values() / QK;
-    let blocks = kb / subs;
+    let blocks = k / QK;
     let bb = ty.block_bytes();
     let signed = !ty.unsigned();
     let bias = ty.bias();
@@ -236,16 +252,18 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
     let mut off = [_mm256_setzero_ps(); C];
     let mp = x.m + 7;
     let rows: [*const u8; C] = std::array::from_fn(|j| w.data.as_ptr().add((c + j) * blocks * bb));
+    let ahead = prefetch_distance(C, blocks * bb);
     for b in 0..blocks {
         let mut hdr = [(0f32, 0f32); C];
         for j in 0..C {
             // Each column's blocks are a stream of their own: fetch
             // ahead (past a row's end is the next row, read soon).
-            _mm_prefetch::<_MM_HINT_T0>(rows[j].wrapping_add(b * bb + PREFETCH) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(rows[j].wrapping_add(b * bb + ahead) as *const i8);
             hdr[j] = header(ty, rows[j].add(b * bb));
         }
-        for t in 0..subs {
-            let sb = b * subs + t;
+        {
+            // One 32-value block: sub-block 0 of itself.
+            let (t, sb) = (0, b);
             let mut xv = [_mm256_setzero_si256(); R];
             let mut corr = [_mm256_setzero_si256(); R];
             for i in 0..R {
@@ -279,20 +297,8 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
                     scales.as_mut_ptr(),
                     _mm256_mul_ps(dxs, _mm256_set1_ps(sc[0])),
                 );
-                let mut scales2 = [0f32; 8];
-                if matches!(ty, BlockType::Q6K) {
-                    _mm256_storeu_ps(
-                        scales2.as_mut_ptr(),
-                        _mm256_mul_ps(dxs, _mm256_set1_ps(sc[1])),
-                    );
-                }
                 for i in 0..R {
-                    // Only Q6_K has two scales per 32 values.
-                    let scale = if matches!(ty, BlockType::Q6K) {
-                        _mm256_setr_m128(_mm_set1_ps(scales[i]), _mm_set1_ps(scales2[i]))
-                    } else {
-                        _mm256_set1_ps(scales[i])
-                    };
+                    let scale = _mm256_set1_ps(scales[i]);
                     let mut li = lanes(wv, signed, xv[i]);
                     if bias != 0 {
                         li = _mm256_sub_epi32(li, corr[i]);

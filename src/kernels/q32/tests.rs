@@ -135,3 +135,25 @@ fn simd_is_bit_identical_to_reference_and_row_invariant() {
         }
     }
 }
+
+#[test]
+fn k4_scales_and_minimums_unpack_as_one_at_a_time() {
+    let mut seed = 1u64;
+    for _ in 0..1000 {
+        let mut b = [0u8; 16];
+        for v in &mut b {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *v = (seed >> 56) as u8;
+        }
+        let all = scales_mins_k4(&b);
+        for j in 0..8 {
+            assert_eq!(
+                (all[j], all[8 + j]),
+                scale_min_k4(j, &b[4..16]),
+                "{b:?} {j}"
+            );
+        }
+    }
+}
