@@ -1,11 +1,9 @@
 //! The AVX2 path of [`super::kquant_reference`]: Q4_K, Q5_K and Q6_K with
 //! integer sums per super-block, the same operations in the same order.
 
-use super::simd::{finish, header, load};
+use super::unpack::{finish, header, load, prefetch_distance};
 use super::{scales_mins_k4, BlockMatrix, BlockType, Q8Blocks, QK};
 use std::arch::x86_64::*;
-
-use super::simd::prefetch_distance;
 
 /// Columns `c..c + C` for rows `r0..r0 + R` of a k-quant matrix.
 ///

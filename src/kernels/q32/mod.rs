@@ -646,6 +646,8 @@ pub fn matmul_many_into(ws: &[&BlockMatrix], xs: &[&Q8Blocks], outs: &mut [&mut 
 mod ksimd;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+#[cfg(target_arch = "x86_64")]
+mod unpack;
 
 #[cfg(test)]
 mod tests;
