@@ -1,7 +1,7 @@
 //! The AVX2 path of [`super`]: the same operations as the portable
 //! reference, 32 weights at a time.
 
-use super::unpack::{finish, header, load, prefetch_distance};
+use super::unpack::{finish, header, load, PREFETCH};
 use super::{BlockMatrix, BlockType, Q8Blocks, QK};
 use std::arch::x86_64::*;
 
@@ -151,13 +151,12 @@ unsafe fn tile<K: Kind, const C: usize, const R: usize>(
     let mut off = [_mm256_setzero_ps(); C];
     let mp = x.m + 7;
     let rows: [*const u8; C] = std::array::from_fn(|j| w.data.as_ptr().add((c + j) * blocks * bb));
-    let ahead = prefetch_distance(C, blocks * bb);
     for b in 0..blocks {
         let mut hdr = [(0f32, 0f32); C];
         for j in 0..C {
             // Each column's blocks are a stream of their own: fetch
             // ahead (past a row's end is the next row, read soon).
-            _mm_prefetch::<_MM_HINT_T0>(rows[j].wrapping_add(b * bb + ahead) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(rows[j].wrapping_add(b * bb + PREFETCH) as *const i8);
             hdr[j] = header(ty, rows[j].add(b * bb));
         }
         {
