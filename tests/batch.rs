@@ -234,6 +234,35 @@ fn bad_records_are_reported_and_the_rest_finish() {
     assert_eq!(std::fs::read(&r.out).unwrap(), r.bytes);
 }
 
+/// The default run decodes its documents batched; `--max-batch 1` runs
+/// them one after another on the unbatched path: the records are the same,
+/// byte for byte.
+#[test]
+fn batched_records_equal_one_at_a_time() {
+    let r = reference();
+    let m = manifest(&r.out);
+    let run = &m["runs"][0];
+    assert_eq!(run["max_batch"], VALID, "all four documents in flight");
+    let mean = run["mean_batch"].as_f64().unwrap();
+    assert!(mean > 1.0, "the passes were shared: {run}");
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(dir.path());
+    let out = dir.path().join("one.jsonl");
+    let mut args = base_args(&input, &out);
+    args.extend(["--max-batch".into(), "1".into()]);
+    let o = common::dich(true).args(&args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&std::fs::read(&out).unwrap()),
+        String::from_utf8_lossy(&r.bytes),
+        "one at a time differs from batched"
+    );
+    let one = manifest(&out);
+    assert!(one["runs"][0].get("max_batch").is_none(), "{one}");
+    assert_eq!(one["options"]["max_batch"], 1);
+}
+
 /// The input's valid records as JSON (for span checks).
 fn input_bytes_valid_only() -> Vec<u8> {
     let mut out = Vec::new();
@@ -279,8 +308,9 @@ fn a_run_killed_with_sigkill_resumes_to_identical_records() {
     common::default_model();
     common::default_embedder_paths();
     // Kill it once the bad records and one translation are on disk, while
-    // the next document is being translated. Checkpoints every second move
-    // records from the part file into OUT while it runs.
+    // the other documents are being translated (batched: the default).
+    // Checkpoints every second move records from the part file into OUT
+    // while it runs.
     let mut args = base_args(&input, &out);
     args.extend(["--checkpoint-secs".into(), "1".into()]);
     let mut child = Command::new(dich_bin())
@@ -314,10 +344,10 @@ fn a_run_killed_with_sigkill_resumes_to_identical_records() {
     if let Ok(b) = std::fs::read(&out) {
         records(&b);
     }
-    let o = common::dich(true)
-        .args(base_args(&input, &out))
-        .output()
-        .unwrap();
+    // Resumed one document at a time: the batched records and these mix.
+    let mut resume = base_args(&input, &out);
+    resume.extend(["--max-batch".into(), "1".into()]);
+    let o = common::dich(true).args(&resume).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(
@@ -335,6 +365,7 @@ fn a_run_killed_with_sigkill_resumes_to_identical_records() {
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[1]["done_before"], done);
     assert!(runs[0]["ended"].is_null(), "the killed run never ended");
+    assert!(runs[1].get("max_batch").is_none(), "{}", runs[1]);
     // Its counts are those of its last checkpoint, if it reached one.
     assert!(runs[0]["processed"].as_u64().unwrap() as usize <= done);
 }

@@ -90,7 +90,9 @@ pub struct BatchInput {
     pub name: String,
     pub kind: InputKind,
     pub sha256: String,
-    pub records: Vec<Record>,
+    /// Shared, so that the workers of a batched run can read them while
+    /// the run writes its journal.
+    pub records: std::sync::Arc<Vec<Record>>,
 }
 
 /// The canonical text of an id: a string as is, an integer in decimal.
@@ -166,7 +168,7 @@ pub fn parse_jsonl(name: &str, kind: InputKind, bytes: &[u8], max_chars: usize) 
         name: name.to_string(),
         kind,
         sha256,
-        records,
+        records: records.into(),
     }
 }
 
@@ -380,7 +382,7 @@ fn read_dir(dir: &Path, max_chars: usize) -> Result<BatchInput> {
         name: dir.display().to_string(),
         kind: InputKind::Dir,
         sha256: hex(&hasher.finalize()),
-        records,
+        records: records.into(),
     })
 }
 

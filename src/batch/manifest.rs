@@ -90,6 +90,12 @@ pub struct RunInfo {
     pub generated_tokens_per_s: f64,
     /// Generated tokens over the time spent decoding them.
     pub decode_tokens_per_s: f64,
+    /// Batched runs: the most documents in flight at once, and how many
+    /// were in a forward pass on average (the batch occupancy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_batch: Option<f64>,
 }
 
 /// `out.jsonl` -> `out.manifest.json`; other names get `.manifest.json`

@@ -230,7 +230,7 @@ fn check_against_input<'a>(
             inp.name
         ));
     }
-    for r in &inp.records {
+    for r in inp.records.iter() {
         order.insert(r.key.as_str(), r.order);
         if !found.contains_key(&r.key) {
             report.missing.push(r.label());

@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod merge;
 pub mod record;
 pub mod run;
+pub mod schedule;
 pub mod shard;
 
 use std::collections::HashMap;
@@ -86,6 +87,11 @@ pub struct BatchOptions {
     pub retry_failed: bool,
     /// Consolidate the output this often (seconds); 0: only at the end.
     pub checkpoint_secs: u64,
+    /// Documents in flight at once, their decoding batched (chat models);
+    /// `None` chooses from the memory available (see
+    /// [`schedule::auto_max_batch`]); 1 runs them one after another.
+    /// Records are the same either way.
+    pub max_batch: Option<usize>,
     /// Translation options; the language pair is set per record.
     pub translate: TranslateOptions,
     /// How the model's weights were loaded (recorded in the manifest).

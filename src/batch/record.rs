@@ -197,6 +197,7 @@ mod tests {
             timings: true,
             retry_failed: false,
             checkpoint_secs: 0,
+            max_batch: None,
             translate: crate::translate::TranslateOptions::default(),
             quantize: None,
             summary: crate::summarize::SummaryOptions::default(),

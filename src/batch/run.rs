@@ -11,11 +11,12 @@ use serde_json::Value;
 use super::input::{Record, RecordError, Work};
 use super::manifest::{self, Counts, InputInfo, Manifest, RunInfo};
 use super::record::{record_error, render, Processed, Timings};
-use super::{source_lang, BatchOptions, Models, Prepared, Recovery, Report, Task};
+use super::{schedule, source_lang, BatchOptions, Models, Prepared, Recovery, Report, Task};
 use crate::error::{Error, Result};
 use crate::input::{Input, InputError};
 use crate::summarize::{summarize_documents, Length};
 use crate::translate::{translate_with, ProgressEvent, Translator};
+use crate::types::TranslationDocument;
 use crate::types::{LangPair, Method};
 use crate::util::num::{rate, round_to};
 
@@ -147,6 +148,7 @@ impl Prepared {
                 "max_chars": self.opts.max_chars,
                 "retry_failed": self.opts.retry_failed,
                 "checkpoint_secs": self.opts.checkpoint_secs,
+                "max_batch": self.opts.max_batch,
             }),
             counts: Counts {
                 input: self.input.records.len(),
@@ -240,37 +242,125 @@ impl Prepared {
             .sum();
         let bar = crate::util::progress::batch(total_chars.max(1));
         bar.set_message(format!("0/{}", todo.len()));
-        let mut translators: Translators = HashMap::new();
-        let mut c = RunCounters::default();
-        let mut last_checkpoint = Instant::now();
-        for &i in &todo {
-            let rec = &self.input.records[i];
-            let t0 = Instant::now();
-            let result = match &rec.work {
-                Err(e) => Err(e.clone()),
-                Ok(w) => {
-                    let models = models.ok_or_else(|| Error::Internal("no models".into()))?;
-                    guarded(models, &mut translators, rec, w, &self.opts, &bar)
-                }
-            };
-            let line = render(rec, &result, &self.opts);
-            self.journal.append(&rec.key, &line, result.is_err())?;
-            c.count(rec, &result, &bar, t0, start, todo.len());
-            if self.opts.checkpoint_secs > 0
-                && last_checkpoint.elapsed().as_secs() >= self.opts.checkpoint_secs
-            {
-                self.journal.checkpoint(&self.order)?;
-                // A run that is killed later keeps these counts.
-                if let Some(run) = runs.last_mut() {
-                    c.fill(run, secs(start.elapsed()));
-                }
-                self.manifest(&settings, runs.clone(), false)
-                    .save(&self.manifest_path)?;
-                last_checkpoint = Instant::now();
+        let mut tally = Tally {
+            c: RunCounters::default(),
+            runs: &mut runs,
+            settings: &settings,
+            last_checkpoint: Instant::now(),
+            bar: &bar,
+            start,
+            todo_len: todo.len(),
+        };
+        let plan = match models {
+            Some(m) => self.plan(m, &todo).map(|p| (m, p)),
+            None => None,
+        };
+        if let Some((m, (bases, max_batch))) = plan {
+            let model = m
+                .engine
+                .chat()
+                .ok_or_else(|| Error::Internal("batched run without a chat model".into()))?
+                .model
+                .as_ref();
+            let records = std::sync::Arc::clone(&self.input.records);
+            let opts = self.opts.clone();
+            tally.c.max_batch = Some(max_batch);
+            let stats = schedule::run_batched(
+                m,
+                &bases,
+                model,
+                records,
+                &todo,
+                &opts,
+                max_batch,
+                |f, stats| {
+                    tally.c.mean_batch = Some(stats.mean_batch());
+                    self.record_done(f.index, f.result, f.t0, &mut tally)
+                },
+            )?;
+            tally.c.mean_batch = Some(stats.mean_batch());
+            tracing::info!(
+                "batched decoding: {} forward passes, {:.2} documents per pass on average (at most {max_batch})",
+                stats.passes,
+                stats.mean_batch()
+            );
+        } else {
+            let mut translators: Translators = HashMap::new();
+            for &i in &todo {
+                let rec = &self.input.records[i];
+                let t0 = Instant::now();
+                let result = match &rec.work {
+                    Err(e) => Err(e.clone()),
+                    Ok(w) => {
+                        let models = models.ok_or_else(|| Error::Internal("no models".into()))?;
+                        guarded(models, &mut translators, rec, w, &self.opts, &bar)
+                    }
+                };
+                self.record_done(i, result, t0, &mut tally)?;
             }
         }
+        let c = tally.c;
         bar.finish_and_clear();
         self.finish(settings, runs, c, done_before, start)
+    }
+
+    /// Whether to run the records batched, and how many at once: with a
+    /// chat model, two documents or more to do, and a batch size above 1
+    /// (given, or chosen from the memory available). The translators
+    /// (one per language pair) are made here.
+    fn plan<'a>(&self, m: &Models<'a>, todo: &[usize]) -> Option<(schedule::Bases<'a>, usize)> {
+        let records = &self.input.records;
+        let docs = todo.iter().filter(|&&i| records[i].work.is_ok()).count();
+        if docs < 2 || self.opts.max_batch == Some(1) {
+            return None;
+        }
+        m.engine.chat()?;
+        let bases = schedule::bases(m, records, todo, &self.opts)?;
+        let max_batch = match self.opts.max_batch {
+            Some(n) => n,
+            None => {
+                let seq = bases
+                    .values()
+                    .map(|t| t.sequence_bytes())
+                    .max()
+                    .unwrap_or(0);
+                let n = schedule::auto_max_batch(seq, crate::util::mem_available_bytes());
+                tracing::info!(
+                    "up to {n} documents in flight (key/value caches up to {} MB each; --max-batch sets it)",
+                    seq >> 20
+                );
+                n
+            }
+        };
+        let max_batch = max_batch.min(docs);
+        (max_batch > 1).then_some((bases, max_batch))
+    }
+
+    /// Journals a finished record, counts it, and checkpoints when due.
+    fn record_done(
+        &mut self,
+        i: usize,
+        result: std::result::Result<Processed, RecordError>,
+        t0: Instant,
+        t: &mut Tally,
+    ) -> Result<()> {
+        let rec = &self.input.records[i];
+        let line = render(rec, &result, &self.opts);
+        self.journal.append(&rec.key, &line, result.is_err())?;
+        t.c.count(rec, &result, t.bar, t0, t.start, t.todo_len);
+        if self.opts.checkpoint_secs > 0
+            && t.last_checkpoint.elapsed().as_secs() >= self.opts.checkpoint_secs
+        {
+            self.journal.checkpoint(&self.order)?;
+            // A run that is killed later keeps these counts.
+            if let Some(run) = t.runs.last_mut() {
+                t.c.fill(run, secs(t.start.elapsed()));
+            }
+            self.manifest(t.settings, t.runs.clone(), false)
+                .save(&self.manifest_path)?;
+            t.last_checkpoint = Instant::now();
+        }
+        Ok(())
     }
 
     /// Writes the final output and manifest.
@@ -353,25 +443,27 @@ fn guarded<'a>(
     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
         process(models, translators, rec, w, opts, &on_segment)
     }));
-    match run {
-        Ok(r) => r,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            // A panic may leave a translator half-way; start over.
-            translators.clear();
-            Err(RecordError::new(
-                "internal",
-                format!(
-                    "{}: dich failed unexpectedly ({what}); please report this",
-                    rec.label()
-                ),
-            ))
-        }
-    }
+    run.unwrap_or_else(|panic| {
+        // A panic may leave a translator half-way; start over.
+        translators.clear();
+        Err(panic_error(rec, panic))
+    })
+}
+
+/// A panic while processing `rec`, as an `internal` error record.
+pub(super) fn panic_error(rec: &Record, panic: Box<dyn std::any::Any + Send>) -> RecordError {
+    let what = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    RecordError::new(
+        "internal",
+        format!(
+            "{}: dich failed unexpectedly ({what}); please report this",
+            rec.label()
+        ),
+    )
 }
 
 /// A run's running totals, written into its manifest entry.
@@ -385,6 +477,21 @@ struct RunCounters {
     prompt: usize,
     generated: usize,
     generate_s: f64,
+    /// Batched runs: the most documents in flight, and the mean per
+    /// forward pass so far.
+    max_batch: Option<usize>,
+    mean_batch: Option<f64>,
+}
+
+/// What [`Prepared::record_done`] needs of the run in progress.
+struct Tally<'r> {
+    c: RunCounters,
+    runs: &'r mut Vec<RunInfo>,
+    settings: &'r Value,
+    last_checkpoint: Instant,
+    bar: &'r indicatif::ProgressBar,
+    start: Instant,
+    todo_len: usize,
 }
 
 impl RunCounters {
@@ -425,8 +532,12 @@ impl RunCounters {
                 bar.suspend(|| tracing::warn!("{} ({})", e.message, e.kind));
             }
         }
+        let batch = match (self.mean_batch, self.max_batch) {
+            (Some(mean), Some(max)) => format!(" · batch {mean:.1}/{max}"),
+            _ => String::new(),
+        };
         bar.set_message(format!(
-            "{}/{todo_len} · {:.1} docs/min · {:.1} tok/s · {} failed",
+            "{}/{todo_len} · {:.1} docs/min · {:.1} tok/s{batch} · {} failed",
             self.processed,
             self.documents as f64 * 60.0 / elapsed,
             self.generated as f64 / elapsed,
@@ -444,10 +555,13 @@ impl RunCounters {
         run.generated_tokens = self.generated;
         run.generated_tokens_per_s = round_to(rate(self.generated as f64, wall_s), 2);
         run.decode_tokens_per_s = round_to(rate(self.generated as f64, self.generate_s), 2);
+        run.max_batch = self.max_batch;
+        run.mean_batch = self.mean_batch.map(|m| round_to(m, 2));
     }
 }
 
-/// Translates (and scores, and summarizes) one record.
+/// Translates (and scores, and summarizes) one record with the pair's
+/// translator from `translators` (made on first use).
 fn process<'a>(
     models: &Models<'a>,
     translators: &mut Translators<'a>,
@@ -469,12 +583,35 @@ fn process<'a>(
     };
     // The translator's setup is a per-process cost, not this record's.
     let start = Instant::now();
+    let doc = translate_record(translator.as_mut(), models, rec, w, progress)?;
+    complete_record(models, rec, doc, opts, start)
+}
+
+/// The translation of one record.
+pub(super) fn translate_record(
+    translator: &mut dyn Translator,
+    models: &Models,
+    rec: &Record,
+    w: &Work,
+    progress: &(dyn Fn(ProgressEvent) + Sync),
+) -> std::result::Result<TranslationDocument, RecordError> {
     let input = Input {
         name: rec.label(),
         text: w.text.clone(),
     };
-    let mut doc = translate_with(translator.as_mut(), &models.engine.model, &input, progress)
-        .map_err(|e| record_error(rec, e))?;
+    translate_with(translator, &models.engine.model, &input, progress)
+        .map_err(|e| record_error(rec, e))
+}
+
+/// A translated record scored (and summarized), with its timings from
+/// `start`, when its translation began.
+pub(super) fn complete_record(
+    models: &Models,
+    rec: &Record,
+    mut doc: TranslationDocument,
+    opts: &BatchOptions,
+    start: Instant,
+) -> std::result::Result<Processed, RecordError> {
     let translate_s = secs(start.elapsed());
     let summarize = opts.task == Task::Summarize;
     let t_score = Instant::now();

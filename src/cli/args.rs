@@ -299,6 +299,12 @@ pub struct BatchRunArgs {
     /// paragraph starts without the previous paragraph as context).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub lanes: u16,
+    /// Documents translated at once, their decoding batched into shared
+    /// forward passes (chat models; records are identical to one at a
+    /// time). Default: 8, fewer if their key/value caches would take more
+    /// than half the memory available. 1: one document after another.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_batch: Option<u16>,
     #[command(flatten)]
     pub decode: DecodeArgs,
     /// Summary length in sentences (--task summarize).

@@ -59,6 +59,20 @@ impl KvCache {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// Bytes of keys and values held (what a copy of it costs).
+    pub fn bytes(&self) -> u64 {
+        self.layers
+            .iter()
+            .map(|l| match l {
+                LayerKv::Host { k, v } => ((k.len() + v.len()) * 4) as u64,
+                LayerKv::Device(Some((k, v))) => {
+                    ((k.elem_count() + v.elem_count()) * k.dtype().size_in_bytes()) as u64
+                }
+                LayerKv::Device(None) => 0,
+            })
+            .sum()
+    }
 }
 
 /// A decoder-only language model.

@@ -265,6 +265,21 @@ impl Engine {
 
     /// The chat model, for the work only a chat model does (abstractive
     /// summaries, the decoding benchmark).
+    /// [`Self::translator`] as its concrete type when the model is a chat
+    /// model (which can fork lanes for batched decoding); `None` for an
+    /// encoder-decoder model.
+    pub fn chat_translator(
+        &self,
+        pair: LangPair,
+        opts: &TranslateOptions,
+    ) -> Result<Option<LlmTranslator<'_>>> {
+        Self::check_pair(&self.model.name, self.stated_pair, pair)?;
+        match &self.loaded {
+            Loaded::Chat(lm) => Ok(Some(LlmTranslator::new(lm, pair, opts.clone())?)),
+            Loaded::Marian(_) => Ok(None),
+        }
+    }
+
     pub fn chat(&self) -> Option<&LoadedLm> {
         match &self.loaded {
             Loaded::Chat(lm) => Some(lm),

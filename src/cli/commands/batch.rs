@@ -69,6 +69,7 @@ fn options(
         timings: !args.no_timings,
         retry_failed: args.retry_failed,
         checkpoint_secs: args.checkpoint_secs,
+        max_batch: args.max_batch.map(usize::from),
         translate,
         quantize: args.decode.quantize()?,
         summary: SummaryOptions {

@@ -142,7 +142,7 @@ impl<'a> LlmTranslator<'a> {
 
     /// A translator with the same options and the same computed prefix
     /// that runs its forward passes on `model` (a batcher's lane).
-    pub(super) fn fork<'b>(&self, model: &'b dyn CausalLm) -> LlmTranslator<'b>
+    pub fn fork<'b>(&self, model: &'b dyn CausalLm) -> LlmTranslator<'b>
     where
         'a: 'b,
     {
@@ -157,6 +157,17 @@ impl<'a> LlmTranslator<'a> {
             prefix_stats: RunStats::default(),
             stats: RunStats::default(),
         }
+    }
+
+    /// The most key/value memory one document in flight can hold, estimated:
+    /// the conversation is rebuilt past `context_budget` tokens, to which
+    /// one sentence and its reply (up to 1,024 tokens together) add, for
+    /// each candidate decoded side by side. The instruction prefix's cache
+    /// gives the bytes per token.
+    pub fn sequence_bytes(&self) -> u64 {
+        let per_token = self.prefix.bytes() / self.prefix.len().max(1) as u64;
+        let tokens = (self.opts.prompt.context_budget + 1024) as u64;
+        per_token * tokens * self.opts.candidates.n.max(1) as u64
     }
 
     pub fn options(&self) -> &TranslateOptions {
