@@ -96,6 +96,14 @@ pub struct RunInfo {
     pub max_batch: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean_batch: Option<f64>,
+    /// Batched runs: forward passes, the token rows they took (prompts and
+    /// decoding steps), and the seconds spent in them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_passes: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_rows: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_s: Option<f64>,
 }
 
 /// `out.jsonl` -> `out.manifest.json`; other names get `.manifest.json`

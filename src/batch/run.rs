@@ -14,6 +14,7 @@ use super::record::{record_error, render, Processed, Timings};
 use super::{schedule, source_lang, BatchOptions, Models, Prepared, Recovery, Report, Task};
 use crate::error::{Error, Result};
 use crate::input::{Input, InputError};
+use crate::model::batcher::BatchStats;
 use crate::summarize::{summarize_documents, Length};
 use crate::translate::{translate_with, ProgressEvent, Translator};
 use crate::types::TranslationDocument;
@@ -275,15 +276,19 @@ impl Prepared {
                 max_batch,
                 |f, stats| {
                     tally.c.mean_batch = Some(stats.mean_batch());
+                    tally.c.passes = Some(stats.clone());
                     self.record_done(f.index, f.result, f.t0, &mut tally)
                 },
             )?;
             tally.c.mean_batch = Some(stats.mean_batch());
             tracing::info!(
-                "batched decoding: {} forward passes, {:.2} documents per pass on average (at most {max_batch})",
+                "batched decoding: {} forward passes of {:.2} documents and {:.1} token rows on average (at most {max_batch} documents), {:.1}s in them",
                 stats.passes,
-                stats.mean_batch()
+                stats.mean_batch(),
+                stats.rows as f64 / stats.passes.max(1) as f64,
+                stats.forward_s
             );
+            tally.c.passes = Some(stats);
         } else {
             let mut translators: Translators = HashMap::new();
             for &i in &todo {
@@ -481,6 +486,7 @@ struct RunCounters {
     /// forward pass so far.
     max_batch: Option<usize>,
     mean_batch: Option<f64>,
+    passes: Option<BatchStats>,
 }
 
 /// What [`Prepared::record_done`] needs of the run in progress.
@@ -557,6 +563,9 @@ impl RunCounters {
         run.decode_tokens_per_s = round_to(rate(self.generated as f64, self.generate_s), 2);
         run.max_batch = self.max_batch;
         run.mean_batch = self.mean_batch.map(|m| round_to(m, 2));
+        run.forward_passes = self.passes.as_ref().map(|p| p.passes);
+        run.forward_rows = self.passes.as_ref().map(|p| p.rows);
+        run.forward_s = self.passes.as_ref().map(|p| round_to(p.forward_s, 3));
     }
 }
 

@@ -64,6 +64,9 @@ pub struct BatchStats {
     pub rows: usize,
     /// The largest number of sequences in one pass.
     pub max_sequences: usize,
+    /// Seconds spent inside the passes (the rest of a batched run's time
+    /// is the lanes' own work between passes, while none runs).
+    pub forward_s: f64,
 }
 
 impl BatchStats {
@@ -158,6 +161,7 @@ impl<'m> Batcher<'m> {
     /// One forward pass over every parked request.
     fn run(&self, mut parked: Vec<Parked>) -> Vec<(u64, Finished)> {
         let rows: usize = parked.iter().map(|p| p.tokens.len()).sum();
+        let start = std::time::Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut batch: Vec<(&[u32], &mut KvCache)> = parked
                 .iter_mut()
@@ -171,6 +175,7 @@ impl<'m> Batcher<'m> {
             st.stats.sequences += parked.len();
             st.stats.rows += rows;
             st.stats.max_sequences = st.stats.max_sequences.max(parked.len());
+            st.stats.forward_s += start.elapsed().as_secs_f64();
         }
         let logits = match outcome {
             Ok(Ok(t)) => Ok(t),

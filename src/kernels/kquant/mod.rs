@@ -688,5 +688,16 @@ mod tests {
             assert_eq!(alone[0], outs[0][a * 64..(a + 1) * 64]);
             assert_eq!(alone[1], outs[1][a * 32..(a + 1) * 32]);
         }
+        // Every row count (last blocks of 1, 2 and 4 after the 8s), from a
+        // reused buffer that held more rows before.
+        let mut reused = Q8Rows::quantize(&xs, m, k);
+        for rows in 1..=m {
+            reused.fill(rows, k, |r, buf| {
+                buf.copy_from_slice(&xs[r * k..(r + 1) * k])
+            });
+            let got = matmul_many(&[&q4, &q6], &reused);
+            assert_eq!(got[0], outs[0][..rows * 64], "{rows} rows");
+            assert_eq!(got[1], outs[1][..rows * 32], "{rows} rows");
+        }
     }
 }
