@@ -308,11 +308,16 @@ fn a_run_killed_with_sigkill_resumes_to_identical_records() {
     common::default_model();
     common::default_embedder_paths();
     // Kill it once the bad records and one translation are on disk, while
-    // the other documents are being translated (batched: the default).
-    // Checkpoints every second move records from the part file into OUT
-    // while it runs.
+    // other documents are being translated: batched, two in flight (so a
+    // third has only just started when the first finishes). Checkpoints
+    // every second move records from the part file into OUT while it runs.
     let mut args = base_args(&input, &out);
-    args.extend(["--checkpoint-secs".into(), "1".into()]);
+    args.extend([
+        "--checkpoint-secs".into(),
+        "1".into(),
+        "--max-batch".into(),
+        "2".into(),
+    ]);
     let mut child = Command::new(dich_bin())
         .args(&args)
         .stdout(Stdio::null())
@@ -320,14 +325,17 @@ fn a_run_killed_with_sigkill_resumes_to_identical_records() {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while finished_lines(&out) < BAD.len() + 1 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before it could be killed"
-        );
-        assert!(start.elapsed() < Duration::from_secs(600), "no progress");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let wait_for = |lines: usize, child: &mut std::process::Child| {
+        while finished_lines(&out) < lines {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run ended before it could be killed"
+            );
+            assert!(start.elapsed() < Duration::from_secs(600), "no progress");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for(BAD.len(), &mut child);
     // A second writer on the same output is refused while the first runs.
     let o = common::dich(true)
         .args(base_args(&input, &out))
@@ -336,6 +344,7 @@ fn a_run_killed_with_sigkill_resumes_to_identical_records() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("another dich batch process"), "{err}");
+    wait_for(BAD.len() + 1, &mut child);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let done = finished_lines(&out);

@@ -21,6 +21,7 @@ pub mod input;
 pub mod journal;
 pub mod manifest;
 pub mod merge;
+pub mod process;
 pub mod record;
 pub mod run;
 pub mod schedule;

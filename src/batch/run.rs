@@ -10,15 +10,15 @@ use serde_json::Value;
 
 use super::input::{Record, RecordError, Work};
 use super::manifest::{self, Counts, InputInfo, Manifest, RunInfo};
-use super::record::{record_error, render, Processed, Timings};
+use super::process::{complete_record, panic_error, translate_record};
+use super::record::{record_error, render, Processed};
 use super::{schedule, source_lang, BatchOptions, Models, Prepared, Recovery, Report, Task};
 use crate::error::{Error, Result};
-use crate::input::{Input, InputError};
+use crate::input::InputError;
 use crate::model::batcher::BatchStats;
-use crate::summarize::{summarize_documents, Length};
-use crate::translate::{translate_with, ProgressEvent, Translator};
-use crate::types::TranslationDocument;
-use crate::types::{LangPair, Method};
+use crate::summarize::Length;
+use crate::translate::{ProgressEvent, Translator};
+use crate::types::LangPair;
 use crate::util::num::{rate, round_to};
 
 fn secs(d: Duration) -> f64 {
@@ -331,7 +331,7 @@ impl Prepared {
                     .unwrap_or(0);
                 let n = schedule::auto_max_batch(seq, crate::util::mem_available_bytes());
                 tracing::info!(
-                    "up to {n} documents in flight (key/value caches up to {} MB each; --max-batch sets it)",
+                    "up to {n} documents in flight (key/value caches up to {} MB each)",
                     seq >> 20
                 );
                 n
@@ -453,22 +453,6 @@ fn guarded<'a>(
         translators.clear();
         Err(panic_error(rec, panic))
     })
-}
-
-/// A panic while processing `rec`, as an `internal` error record.
-pub(super) fn panic_error(rec: &Record, panic: Box<dyn std::any::Any + Send>) -> RecordError {
-    let what = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
-    RecordError::new(
-        "internal",
-        format!(
-            "{}: dich failed unexpectedly ({what}); please report this",
-            rec.label()
-        ),
-    )
 }
 
 /// A run's running totals, written into its manifest entry.
@@ -594,74 +578,4 @@ fn process<'a>(
     let start = Instant::now();
     let doc = translate_record(translator.as_mut(), models, rec, w, progress)?;
     complete_record(models, rec, doc, opts, start)
-}
-
-/// The translation of one record.
-pub(super) fn translate_record(
-    translator: &mut dyn Translator,
-    models: &Models,
-    rec: &Record,
-    w: &Work,
-    progress: &(dyn Fn(ProgressEvent) + Sync),
-) -> std::result::Result<TranslationDocument, RecordError> {
-    let input = Input {
-        name: rec.label(),
-        text: w.text.clone(),
-    };
-    translate_with(translator, &models.engine.model, &input, progress)
-        .map_err(|e| record_error(rec, e))
-}
-
-/// A translated record scored (and summarized), with its timings from
-/// `start`, when its translation began.
-pub(super) fn complete_record(
-    models: &Models,
-    rec: &Record,
-    mut doc: TranslationDocument,
-    opts: &BatchOptions,
-    start: Instant,
-) -> std::result::Result<Processed, RecordError> {
-    let translate_s = secs(start.elapsed());
-    let summarize = opts.task == Task::Summarize;
-    let t_score = Instant::now();
-    if opts.score || summarize {
-        if let Some((embedder, r)) = &models.embedder {
-            crate::align::document::score_document(*embedder, r.clone(), &mut doc)
-                .map_err(|e| record_error(rec, e))?;
-        }
-    }
-    let score_s = secs(t_score.elapsed());
-    let t_sum = Instant::now();
-    let summary = match (&models.embedder, summarize) {
-        (Some((embedder, _)), true) => Some(
-            summarize_documents(
-                (opts.summary.method == Method::Abstractive)
-                    .then(|| models.engine.chat())
-                    .flatten(),
-                *embedder,
-                std::slice::from_ref(&doc),
-                &opts.summary,
-                opts.translate.decoding.seed,
-            )
-            .map_err(|e| record_error(rec, e))?,
-        ),
-        _ => None,
-    };
-    let summarize_s = secs(t_sum.elapsed());
-    let s = &doc.stats;
-    let timings = Timings {
-        wall_s: secs(start.elapsed()),
-        translate_s,
-        score_s,
-        summarize_s,
-        prompt_tokens: s.prompt_tokens,
-        generated_tokens: s.generated_tokens,
-        prompt_s: s.prompt_s,
-        generate_s: s.generate_s,
-    };
-    Ok(Processed {
-        doc,
-        summary,
-        timings,
-    })
 }

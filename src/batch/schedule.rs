@@ -28,8 +28,8 @@ use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 use super::input::{Record, RecordError};
+use super::process::{complete_record, panic_error, translate_record};
 use super::record::{record_error, Processed};
-use super::run::{complete_record, panic_error, translate_record};
 use super::{source_lang, BatchOptions, Models};
 use crate::model::batcher::{BatchStats, Batcher, LeaveGuard};
 use crate::model::CausalLm;
