@@ -13,7 +13,8 @@ use crate::translate::{translate_with, ProgressEvent, Translator};
 use crate::types::{Method, TranslationDocument};
 use crate::util::num::round_to;
 
-fn secs(d: std::time::Duration) -> f64 {
+/// Seconds, rounded to milliseconds, as records and manifests give them.
+pub(super) fn secs(d: std::time::Duration) -> f64 {
     round_to(d.as_secs_f64(), 3)
 }
 

@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use serde_json::Value;
 
 use super::input::{Record, RecordError, Work};
 use super::manifest::{self, Counts, InputInfo, Manifest, RunInfo};
-use super::process::{complete_record, panic_error, translate_record};
+use super::process::{complete_record, panic_error, secs, translate_record};
 use super::record::{record_error, render, Processed};
 use super::{schedule, source_lang, BatchOptions, Models, Prepared, Recovery, Report, Task};
 use crate::error::{Error, Result};
@@ -20,10 +20,6 @@ use crate::summarize::Length;
 use crate::translate::{ProgressEvent, Translator};
 use crate::types::LangPair;
 use crate::util::num::{rate, round_to};
-
-fn secs(d: Duration) -> f64 {
-    round_to(d.as_secs_f64(), 3)
-}
 
 /// The translators made so far, one per language pair.
 type Translators<'a> = HashMap<LangPair, Box<dyn Translator + 'a>>;
@@ -275,12 +271,10 @@ impl Prepared {
                 &opts,
                 max_batch,
                 |f, stats| {
-                    tally.c.mean_batch = Some(stats.mean_batch());
                     tally.c.passes = Some(stats.clone());
                     self.record_done(f.index, f.result, f.t0, &mut tally)
                 },
             )?;
-            tally.c.mean_batch = Some(stats.mean_batch());
             tracing::info!(
                 "batched decoding: {} forward passes of {:.2} documents and {:.1} token rows on average (at most {max_batch} documents), {:.1}s in them",
                 stats.passes,
@@ -466,10 +460,9 @@ struct RunCounters {
     prompt: usize,
     generated: usize,
     generate_s: f64,
-    /// Batched runs: the most documents in flight, and the mean per
-    /// forward pass so far.
+    /// Batched runs: the most documents in flight, and the forward
+    /// passes so far.
     max_batch: Option<usize>,
-    mean_batch: Option<f64>,
     passes: Option<BatchStats>,
 }
 
@@ -522,8 +515,8 @@ impl RunCounters {
                 bar.suspend(|| tracing::warn!("{} ({})", e.message, e.kind));
             }
         }
-        let batch = match (self.mean_batch, self.max_batch) {
-            (Some(mean), Some(max)) => format!(" · batch {mean:.1}/{max}"),
+        let batch = match (&self.passes, self.max_batch) {
+            (Some(p), Some(max)) => format!(" · batch {:.1}/{max}", p.mean_batch()),
             _ => String::new(),
         };
         bar.set_message(format!(
@@ -546,7 +539,7 @@ impl RunCounters {
         run.generated_tokens_per_s = round_to(rate(self.generated as f64, wall_s), 2);
         run.decode_tokens_per_s = round_to(rate(self.generated as f64, self.generate_s), 2);
         run.max_batch = self.max_batch;
-        run.mean_batch = self.mean_batch.map(|m| round_to(m, 2));
+        run.mean_batch = self.passes.as_ref().map(|p| round_to(p.mean_batch(), 2));
         run.forward_passes = self.passes.as_ref().map(|p| p.passes);
         run.forward_rows = self.passes.as_ref().map(|p| p.rows);
         run.forward_s = self.passes.as_ref().map(|p| round_to(p.forward_s, 3));
