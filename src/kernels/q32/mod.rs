@@ -648,6 +648,8 @@ mod ksimd;
 mod simd;
 #[cfg(target_arch = "x86_64")]
 mod unpack;
+#[cfg(target_arch = "x86_64")]
+mod vnni;
 
 #[cfg(test)]
 mod tests;

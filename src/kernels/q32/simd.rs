@@ -9,8 +9,16 @@ use std::arch::x86_64::*;
 const ROWS: usize = 4;
 /// Rows per pass when there are at least this many (one column).
 const WIDE: usize = 8;
+/// Activation rows taken over a column block before the next rows, on the
+/// AVX-512 VNNI path.
+const ROW_CHUNK: usize = 64;
 /// Output columns computed together for many rows.
 const COLUMN_BLOCK: usize = 16;
+/// Whether the CPU has AVX-512 VNNI (for [`super::vnni`]).
+fn vnni() -> bool {
+    crate::kernels::vecmath::has_avx512_vnni()
+}
+
 /// Eight 32-bit lanes: lane `l` is the exact sum over bytes `4l..4l+3`
 /// of weight times activation.
 #[inline(always)]
@@ -24,12 +32,12 @@ unsafe fn lanes(w: __m256i, signed: bool, x: __m256i) -> __m256i {
 }
 
 /// A block type as a type, so each kernel is compiled for one.
-trait Kind {
+pub(super) trait Kind {
     const TY: BlockType;
 }
 macro_rules! kinds {
     ($($name:ident = $ty:ident),*) => {$(
-        struct $name;
+        pub(super) struct $name;
         impl Kind for $name {
             const TY: BlockType = BlockType::$ty;
         }
@@ -75,6 +83,39 @@ unsafe fn columns_of<K: Kind>(
     cols: std::ops::Range<usize>,
     out: *mut f32,
 ) {
+    if x.m >= super::vnni::ROWS && K::TY.block_values() == QK && vnni() {
+        // Many rows on AVX-512 VNNI: four columns and eight rows a tile;
+        // [`COLUMN_BLOCK`] columns over a chunk of [`ROW_CHUNK`] rows
+        // (their activations stay in the core's cache, where a long
+        // prompt's whole would not), then the next columns.
+        let eight = super::vnni::ROWS;
+        let whole = x.m - x.m % eight;
+        let mut r_lo = 0;
+        while r_lo < whole {
+            let r_hi = (r_lo + ROW_CHUNK).min(whole);
+            let mut c0 = cols.start;
+            while c0 < cols.end {
+                let c1 = (c0 + COLUMN_BLOCK).min(cols.end);
+                for r0 in (r_lo..r_hi).step_by(eight) {
+                    let mut c = c0;
+                    while c + 4 <= c1 {
+                        super::vnni::tile::<K, 4>(w, x, c, r0, out);
+                        c += 4;
+                    }
+                    while c < c1 {
+                        super::vnni::tile::<K, 1>(w, x, c, r0, out);
+                        c += 1;
+                    }
+                }
+                c0 = c1;
+            }
+            r_lo = r_hi;
+        }
+        for c in cols {
+            rows_of::<K, 1>(w, x, c, whole, out);
+        }
+        return;
+    }
     if x.m >= WIDE {
         // Many rows (a batch or a prompt): one column, eight rows a pass,
         // over [`COLUMN_BLOCK`] columns before the next eight rows, so

@@ -107,7 +107,7 @@ use candle_core::Module;
 fn simd_is_bit_identical_to_reference_and_row_invariant() {
     for dtype in TYPES {
         for (_, w) in matrices(dtype, 41, 512, 11) {
-            for m in [1usize, 2, 3, 4, 5, 8, 9, 17] {
+            for m in [1usize, 2, 3, 4, 5, 8, 9, 16, 17, 27, 75] {
                 let xs = noise(m * 512, 13 + m as u64);
                 let x = Q8Blocks::quantize(&xs, m, 512, w.block_type().act_quant());
                 let want = matmul_reference(&w, &x);
