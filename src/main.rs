@@ -10,6 +10,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A file size limit (`ulimit -f`) reached in a write: the write fails
+    // with an error that names the file, instead of SIGXFSZ ending the
+    // process with no message and temporary files left behind.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" at startup,
+    // before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let args = cli::Cli::parse();
     cli::init(&args.global);
     match cli::run(args) {

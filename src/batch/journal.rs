@@ -415,10 +415,7 @@ impl Journal {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
+        let mut tmp = crate::util::fs::temp_in(&dir, &format!(".{name}."), ".tmp")
             .map_err(|e| Error::io(&dir, e))?;
         let mut new_entries = HashMap::with_capacity(keys.len());
         let mut offset = 0u64;

@@ -104,6 +104,9 @@ pub struct RunInfo {
     pub forward_rows: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward_s: Option<f64>,
+    /// The signal that stopped this run early (`SIGTERM`), if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
 }
 
 /// `out.jsonl` -> `out.manifest.json`; other names get `.manifest.json`

@@ -10,7 +10,8 @@
 //! - [`manifest`] records what made the output; [`merge`] joins shards.
 //!
 //! - [`record`] writes each record's output line; [`run`] processes the
-//!   records, journaling each as it finishes.
+//!   records, journaling each as it finishes; [`stop`] ends a run early on
+//!   request (a signal), resumable.
 //!
 //! Models load once per process; each language pair's translator (a chat
 //! model's instruction prefix, computed once) serves every document. Any
@@ -26,6 +27,7 @@ pub mod record;
 pub mod run;
 pub mod schedule;
 pub mod shard;
+pub mod stop;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -98,6 +100,9 @@ pub struct BatchOptions {
     /// How the model's weights were loaded (recorded in the manifest).
     pub quantize: Option<WeightFormat>,
     pub summary: SummaryOptions,
+    /// A request to stop early (set by a signal handler): no record starts
+    /// after it, the ones in flight finish.
+    pub stop: stop::Stop,
 }
 
 /// The loaded models a run uses.
@@ -141,6 +146,8 @@ pub struct Report {
     pub generated_tokens_per_s: f64,
     pub output: PathBuf,
     pub manifest: PathBuf,
+    /// The signal that stopped the run early (records left to do), if any.
+    pub interrupted: Option<i32>,
 }
 
 impl Report {
@@ -162,7 +169,13 @@ impl Report {
             self.written,
             self.failed_total,
             self.manifest.display()
-        )
+        ) + &match self.interrupted {
+            Some(sig) => format!(
+                "; stopped early by {} (run the same command again to resume)",
+                stop::signal_name(sig)
+            ),
+            None => String::new(),
+        }
     }
 }
 

@@ -201,6 +201,7 @@ mod tests {
             translate: crate::translate::TranslateOptions::default(),
             quantize: None,
             summary: crate::summarize::SummaryOptions::default(),
+            stop: Default::default(),
         };
         let result = Err(rec.work.clone().unwrap_err());
         let line = render(rec, &result, &opts);

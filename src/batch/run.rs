@@ -286,6 +286,9 @@ impl Prepared {
         } else {
             let mut translators: Translators = HashMap::new();
             for &i in &todo {
+                if self.opts.stop.requested().is_some() {
+                    break;
+                }
                 let rec = &self.input.records[i];
                 let t0 = Instant::now();
                 let result = match &rec.work {
@@ -300,7 +303,16 @@ impl Prepared {
         }
         let c = tally.c;
         bar.finish_and_clear();
-        self.finish(settings, runs, c, done_before, start)
+        let interrupted = self.opts.stop.requested();
+        if let Some(sig) = interrupted {
+            tracing::warn!(
+                "{}: stopped after {} of {} records; the ones in flight finished and are in the output",
+                super::stop::signal_name(sig),
+                c.processed,
+                todo.len()
+            );
+        }
+        self.finish(settings, runs, c, done_before, start, interrupted)
     }
 
     /// Whether to run the records batched, and how many at once: with a
@@ -370,6 +382,7 @@ impl Prepared {
         c: RunCounters,
         done_before: usize,
         start: Instant,
+        interrupted: Option<i32>,
     ) -> Result<Report> {
         let complete = self
             .selected
@@ -379,6 +392,7 @@ impl Prepared {
         if let Some(run) = runs.last_mut() {
             run.ended = Some(manifest::timestamp(SystemTime::now()));
             c.fill(run, wall_s);
+            run.interrupted = interrupted.map(super::stop::signal_name);
         }
         let order = std::mem::take(&mut self.order);
         let written = self.journal.len();
@@ -410,6 +424,7 @@ impl Prepared {
             generated_tokens_per_s: rate(c.generated as f64, wall_s),
             output: opts.output,
             manifest: manifest_path,
+            interrupted: interrupted.filter(|_| !complete),
         })
     }
 }

@@ -97,7 +97,8 @@ pub(super) fn bases<'a>(
 /// in flight, handing each to `done` on the calling thread as it finishes.
 /// An error from `done` (the journal could not be written) stops the run:
 /// no record is started after it, the ones in flight finish, and the error
-/// is returned. Returns how full the forward passes were.
+/// is returned; so does a stop request ([`BatchOptions::stop`]), without
+/// an error. Returns how full the forward passes were.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run_batched<'a>(
     models: &Models<'a>,
@@ -119,7 +120,7 @@ pub(super) fn run_batched<'a>(
             let tx = tx.clone();
             let (records, batcher, next, stop) = (&records, &batcher, &next, &stop);
             scope.spawn(move || loop {
-                if stop.load(Ordering::SeqCst) {
+                if stop.load(Ordering::SeqCst) || opts.stop.requested().is_some() {
                     break;
                 }
                 let k = next.fetch_add(1, Ordering::SeqCst);

@@ -52,7 +52,11 @@ pub enum Command {
     /// Exit codes: 0 every record succeeded; 1 the run could not start or
     /// finish (bad arguments, model, unwritable or locked output); 2 usage
     /// error; 3 the run finished but some records are errors (see their
-    /// `error` objects); 4 (merge) records are missing or repeated.
+    /// `error` objects); 4 (merge) records are missing or repeated; 130 or
+    /// 143 stopped early by SIGINT or SIGTERM: the records in flight were
+    /// finished and journaled and the manifest written, run the same
+    /// command again to resume (a second signal ends it at once, finished
+    /// records kept).
     Batch(BatchArgs),
     /// Measure the inference hot path on this machine: prompt and
     /// generated tokens/s at short and long context, batched decoding, the

@@ -302,7 +302,18 @@ impl Store {
             .write(true)
             .open(&path)
             .map_err(|e| RegistryError::io(&path, e))?;
-        f.lock().map_err(|e| RegistryError::io(&path, e))?;
+        match f.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::info!(
+                    "waiting for another dich process that is fetching {} (it holds {})",
+                    model.name,
+                    path.display()
+                );
+                f.lock().map_err(|e| RegistryError::io(&path, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(RegistryError::io(&path, e)),
+        }
         Ok(f)
     }
 }

@@ -77,6 +77,7 @@ fn options(
             length: Length::Sentences(args.sentences),
             ..SummaryOptions::default()
         },
+        stop: Default::default(),
     })
 }
 
@@ -87,6 +88,7 @@ pub fn run(g: &GlobalArgs, args: BatchRunArgs) -> Result<ExitCode> {
     set_threads(args.runtime.threads)?;
     let shard = args.shard.as_deref().map(shard).transpose()?;
     let opts = options(&args, input, output.clone(), shard)?;
+    on_signals(&opts.stop)?;
     // Input and output first: a bad input file or a locked output fails in
     // milliseconds, before any model is fetched or loaded.
     let prepared = batch::prepare(opts.clone())?;
@@ -132,11 +134,42 @@ pub fn run(g: &GlobalArgs, args: BatchRunArgs) -> Result<ExitCode> {
     };
     // The one-line summary is the run's result for humans: always printed.
     eprintln!("{}", report.line());
-    Ok(if report.failed_total > 0 {
+    Ok(if let Some(sig) = report.interrupted {
+        // 128 + the signal, as a shell reports a process it ended (130 for
+        // SIGINT, 143 for SIGTERM).
+        ExitCode::from((128 + sig).clamp(0, 255) as u8)
+    } else if report.failed_total > 0 {
         ExitCode::from(EXIT_FAILED_RECORDS)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// SIGINT and SIGTERM: the first asks the run to stop (`stop`: no record
+/// starts after it, the ones in flight finish and are journaled, the
+/// manifest is written, exit 130 or 143); a second ends the process at
+/// once with that code (finished records are safe in the journal either
+/// way).
+fn on_signals(stop: &dich::batch::stop::Stop) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use anyhow::Context as _;
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let again = Arc::new(AtomicBool::new(false));
+        for sig in [SIGINT, SIGTERM] {
+            signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&again))
+                .context("installing a signal handler")?;
+            signal_hook::flag::register(sig, Arc::clone(&again))
+                .context("installing a signal handler")?;
+            signal_hook::flag::register_usize(sig, Arc::clone(stop.flag()), sig as usize)
+                .context("installing a signal handler")?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = stop;
+    Ok(())
 }
 
 pub fn merge(args: MergeArgs) -> Result<ExitCode> {
