@@ -397,7 +397,11 @@ impl Prepared {
         let order = std::mem::take(&mut self.order);
         let written = self.journal.len();
         let failed_total = self.journal.failed();
-        let manifest = self.manifest(&settings, runs, complete);
+        let mut manifest = self.manifest(&settings, runs, complete);
+        if interrupted.is_some() && !complete {
+            // Ended on request, records left to do: resumable.
+            manifest.status = "stopped".into();
+        }
         let Prepared {
             journal,
             manifest_path,
