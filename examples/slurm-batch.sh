@@ -10,7 +10,10 @@
 # or chain the merge: sbatch --dependency=afterany:<jobid> examples/slurm-merge.sh
 #
 # Requeued, preempted or resubmitted tasks resume: each shard's output keeps
-# what it finished and only the rest is translated. Pull the models once on
+# what it finished and only the rest is translated. Slurm's SIGTERM (requeue,
+# preemption, scancel, time limit) makes dich finish the records in flight,
+# write the manifest and exit 143; a requeued task's log is appended to.
+# DICH_ARGS adds options (e.g. DICH_ARGS="--task summarize"). Pull the models once on
 # a node with network first (`dich models pull qwen2.5-coder-1.5b-instruct-q4_k_m`
 # and `dich models pull multilingual-e5-small`) into a DICH_HOME every node
 # can read; the tasks themselves run with --offline.
@@ -22,6 +25,7 @@
 #SBATCH --time=12:00:00
 #SBATCH --requeue
 #SBATCH --output=dich-batch-%A_%a.log
+#SBATCH --open-mode=append
 
 set -euo pipefail
 
@@ -38,7 +42,7 @@ set +e
 srun "$DICH" --offline --no-progress batch "$INPUT" \
     -o "$OUT.shard-{shard}.jsonl" \
     --shard auto \
-    --threads "${SLURM_CPUS_PER_TASK:-1}"
+    --threads "${SLURM_CPUS_PER_TASK:-1}" ${DICH_ARGS:-}
 rc=$?
 set -e
 # Exit code 3: the shard finished and some records failed; their `error`

@@ -244,6 +244,7 @@ impl Prepared {
             runs: &mut runs,
             settings: &settings,
             last_checkpoint: Instant::now(),
+            checkpoint_s: 0.0,
             bar: &bar,
             start,
             todo_len: todo.len(),
@@ -357,12 +358,24 @@ impl Prepared {
     ) -> Result<()> {
         let rec = &self.input.records[i];
         let line = render(rec, &result, &self.opts);
-        self.journal.append(&rec.key, &line, result.is_err())?;
+        if rec.work.is_err() {
+            // An input error is made again in microseconds: synced with
+            // the next record that is not one.
+            self.journal
+                .append_deferred(&rec.key, &line, result.is_err())?;
+        } else {
+            self.journal.append(&rec.key, &line, result.is_err())?;
+        }
         t.c.count(rec, &result, t.bar, t0, t.start, t.todo_len);
-        if self.opts.checkpoint_secs > 0
-            && t.last_checkpoint.elapsed().as_secs() >= self.opts.checkpoint_secs
-        {
+        // A checkpoint rewrites the whole output: at most every
+        // `checkpoint_secs`, and never more often than 20 times its own
+        // duration, so that checkpoints take at most 5% of a run however
+        // large the output grows (not a cost growing with its square).
+        let due = (self.opts.checkpoint_secs as f64).max(20.0 * t.checkpoint_s);
+        if self.opts.checkpoint_secs > 0 && t.last_checkpoint.elapsed().as_secs_f64() >= due {
+            let began = Instant::now();
             self.journal.checkpoint(&self.order)?;
+            t.checkpoint_s = began.elapsed().as_secs_f64();
             // A run that is killed later keeps these counts.
             if let Some(run) = t.runs.last_mut() {
                 t.c.fill(run, secs(t.start.elapsed()));
@@ -491,6 +504,8 @@ struct Tally<'r> {
     runs: &'r mut Vec<RunInfo>,
     settings: &'r Value,
     last_checkpoint: Instant,
+    /// Seconds the last checkpoint took.
+    checkpoint_s: f64,
     bar: &'r indicatif::ProgressBar,
     start: Instant,
     todo_len: usize,
