@@ -21,7 +21,7 @@ PY
 measure() {
   local label="$1"; shift
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2> "$work/err" || true
-  read -r secs kb < "$work/time"
+  read -r secs kb < <(tail -1 "$work/time")
   printf '| %s | %s s | %d MB |\n' "$label" "$secs" "$((kb / 1024))"
 }
 echo "| input | wall | peak RSS |"
@@ -33,9 +33,9 @@ measure "the same output resumed (nothing to do)" \
   ./target/release/dich --offline batch "$work/big.jsonl" -o "$work/out.jsonl" --no-timings
 rm -f "$work/out.jsonl" "$work/out.manifest.json"
 head -c 2000000 "$work/big.jsonl" > "$work/part.jsonl"
-measure "a run of 200,001 records killed at 1/5, then resumed" bash -c "
+measure "a run of 200,001 records killed (SIGKILL) after 0.5 s, then resumed" bash -c "
   ./target/release/dich --offline batch '$work/big.jsonl' -o '$work/out.jsonl' --no-timings & pid=\$!
   sleep 0.5; kill -9 \$pid; wait \$pid 2>/dev/null
   ./target/release/dich --offline batch '$work/big.jsonl' -o '$work/out.jsonl' --no-timings"
 test "$(wc -l < "$work/out.jsonl")" = 200001
-CI=true cargo test --release --quiet --test limits -- --nocapture 2>&1 | grep -E "bytes|records:" | sed 's/^/segmenter: /'
+CI=true cargo test --release --quiet --test limits -- --nocapture 2>&1 | grep -E "bytes|records:" | sed "s|^|tests/limits.rs: |"
