@@ -471,3 +471,81 @@ fn a_download_over_the_file_size_limit_fails_clearly_and_the_next_pull_completes
         "{report}"
     );
 }
+
+#[test]
+fn a_model_file_replaced_under_a_running_batch_and_a_bus_error() {
+    let gguf = common::default_model().path.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("model.gguf");
+    std::fs::copy(&gguf, &copy).unwrap();
+    let input = documents(dir.path());
+    let run = |out: &Path| {
+        Command::new(dich_bin())
+            .args(["--offline", "batch"])
+            .arg(&input)
+            .arg("-o")
+            .arg(out)
+            .args(["--no-timings", "--no-score", "--max-batch", "1", "--model"])
+            .arg(&copy)
+            .env_remove("DICH_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let wait_for_first = |out: &Path, child: &mut std::process::Child| {
+        let start = Instant::now();
+        while finished(out) < 2 {
+            assert!(child.try_wait().unwrap().is_none(), "ended too soon");
+            assert!(start.elapsed() < Duration::from_secs(600), "no progress");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    // Replaced by renaming another file over it (as `dich models pull`
+    // does): the run keeps the file it opened and finishes every record.
+    let out = dir.path().join("renamed.jsonl");
+    let mut child = run(&out);
+    wait_for_first(&out, &mut child);
+    let other = dir.path().join("other.gguf");
+    std::fs::write(&other, b"not a model").unwrap();
+    std::fs::rename(&other, &copy).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    let records: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 6);
+    let ok = records.iter().filter(|r| r.get("error").is_none()).count();
+    assert_eq!(ok, 5, "{records:?}");
+
+    // A bus error (what reading a mapped file truncated in place raises)
+    // ends the run with a message saying so and 135; the next run resumes.
+    std::fs::copy(&gguf, &copy).unwrap();
+    let out = dir.path().join("bus.jsonl");
+    let mut child = run(&out);
+    wait_for_first(&out, &mut child);
+    let ok = Command::new("kill")
+        .args(["-BUS", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(135), "{err}");
+    assert!(
+        err.contains("truncated or rewritten while dich was reading it (SIGBUS)"),
+        "{err}"
+    );
+    assert!(finished(&out) < 6);
+    let o = run(&out).wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(dir.path().join("renamed.jsonl")).unwrap()
+    );
+}
