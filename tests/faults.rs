@@ -456,8 +456,28 @@ fn a_download_over_the_file_size_limit_fails_clearly_and_the_next_pull_completes
     assert!(err.contains("File too large"), "{err}");
     let model_dir = home.path().join("dich/models/opus-mt-vi-en");
     assert!(!model_dir.join("model.safetensors").exists());
+    // Another process holds the model's lock (as a pull in progress does):
+    // this one says what it waits for, waits, then completes the pull.
+    std::fs::create_dir_all(&model_dir).unwrap();
+    let mut holder = Command::new("flock")
+        .arg(model_dir.join(".lock"))
+        .args(["sleep", "3"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
     let o = pull(None);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("waiting for another dich process that is fetching opus-mt-vi-en"),
+        "{err}"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_secs(2),
+        "did not wait for the lock"
+    );
+    holder.wait().unwrap();
     let o = Command::new(dich_bin())
         .args(["--offline", "models", "verify", "opus-mt-vi-en"])
         .env("DICH_HOME", home.path().join("dich"))
@@ -548,4 +568,59 @@ fn a_model_file_replaced_under_a_running_batch_and_a_bus_error() {
         std::fs::read(&out).unwrap(),
         std::fs::read(dir.path().join("renamed.jsonl")).unwrap()
     );
+}
+
+#[test]
+fn a_read_only_model_cache_still_translates() {
+    let model = common::default_model();
+    common::default_embedder_paths();
+    // The models' cache, mounted read-only elsewhere (a shared cache on a
+    // cluster often is).
+    let home = model.path.ancestors().nth(3).unwrap().to_path_buf();
+    assert!(home.join("models").is_dir(), "{}", home.display());
+    let ro = tempfile::tempdir().unwrap();
+    let bind = Command::new("mount")
+        .args(["--bind"])
+        .arg(&home)
+        .arg(ro.path())
+        .output()
+        .unwrap();
+    if !bind.status.success() {
+        eprintln!(
+            "not checked here: bind mounts are not allowed ({})",
+            String::from_utf8_lossy(&bind.stderr).trim()
+        );
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(ro.path());
+    let o = Command::new("mount")
+        .args(["-o", "remount,ro,bind"])
+        .arg(ro.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("one.txt");
+    std::fs::write(
+        &text,
+        "Đại sứ Anh Iain Frew đại diện Vương quốc Anh tham gia ký kết.\n",
+    )
+    .unwrap();
+    let o = Command::new(dich_bin())
+        .args(["--offline", "translate"])
+        .arg(&text)
+        .env("DICH_HOME", ro.path())
+        .env_remove("DICH_LOG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let english = String::from_utf8_lossy(&o.stdout);
+    assert!(english.contains("Iain Frew"), "{english}");
 }
