@@ -1,7 +1,8 @@
 //! The AVX2 path of [`super`]: the same operations as the portable
 //! reference, 32 weights at a time.
 
-use super::unpack::{finish, header, load, PREFETCH};
+use super::unpack::{finish, header, load, Kind, PREFETCH};
+use super::unpack::{KQ4K, KQ4_0, KQ4_1, KQ5K, KQ5_0, KQ5_1, KQ6K, KQ8_0};
 use super::{BlockMatrix, BlockType, Q8Blocks, QK};
 use std::arch::x86_64::*;
 
@@ -30,29 +31,6 @@ unsafe fn lanes(w: __m256i, signed: bool, x: __m256i) -> __m256i {
     };
     _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
 }
-
-/// A block type as a type, so each kernel is compiled for one.
-pub(super) trait Kind {
-    const TY: BlockType;
-}
-macro_rules! kinds {
-    ($($name:ident = $ty:ident),*) => {$(
-        pub(super) struct $name;
-        impl Kind for $name {
-            const TY: BlockType = BlockType::$ty;
-        }
-    )*};
-}
-kinds!(
-    KQ4_0 = Q4_0,
-    KQ4_1 = Q4_1,
-    KQ5_0 = Q5_0,
-    KQ5_1 = Q5_1,
-    KQ8_0 = Q8_0,
-    KQ4K = Q4K,
-    KQ5K = Q5K,
-    KQ6K = Q6K
-);
 
 /// Output columns `cols` for every activation row: two columns and up
 /// to [`ROWS`] rows at a time, each unpacked weight sub-block used for

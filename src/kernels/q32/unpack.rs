@@ -109,3 +109,26 @@ pub(super) unsafe fn header(ty: BlockType, p: *const u8) -> (f32, f32) {
         _ => (f16(p), 0.0),
     }
 }
+
+/// A block type as a type, so each kernel is compiled for one.
+pub(super) trait Kind {
+    const TY: BlockType;
+}
+macro_rules! kinds {
+    ($($name:ident = $ty:ident),*) => {$(
+        pub(super) struct $name;
+        impl Kind for $name {
+            const TY: BlockType = BlockType::$ty;
+        }
+    )*};
+}
+kinds!(
+    KQ4_0 = Q4_0,
+    KQ4_1 = Q4_1,
+    KQ5_0 = Q5_0,
+    KQ5_1 = Q5_1,
+    KQ8_0 = Q8_0,
+    KQ4K = Q4K,
+    KQ5K = Q5K,
+    KQ6K = Q6K
+);

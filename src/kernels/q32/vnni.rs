@@ -12,8 +12,7 @@
 //! vector operations per (column, row): `vpmaddubsw`, `vpmaddwd`, the
 //! bias subtraction, each on 256 bits.
 
-use super::simd::Kind;
-use super::unpack::{header, load, PREFETCH};
+use super::unpack::{header, load, Kind, PREFETCH};
 use super::{lane_sum, BlockMatrix, BlockType, Q8Blocks, QK};
 use std::arch::x86_64::*;
 
