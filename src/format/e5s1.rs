@@ -533,7 +533,25 @@ fn gguf_file_tensor(
     raw: &RawTensor<'_>,
     shape: Vec<usize>,
 ) -> candle_core::Result<candle_core::quantized::QTensor> {
-    candle_core::quantized::ggml_file::qtensor_from_ggml(raw.dtype, raw.data, shape, &Device::Cpu)
+    // `qtensor_from_ggml` reads the bytes in place as f32 values or Q4_0
+    // blocks, so they must be aligned for those types; a tensor at an odd
+    // offset of the file is copied to an 8-byte aligned buffer first.
+    let copy: Vec<u64>;
+    let data = if raw.data.as_ptr().align_offset(8) == 0 {
+        raw.data
+    } else {
+        let mut words = vec![0u64; raw.data.len().div_ceil(8)];
+        for (w, chunk) in words.iter_mut().zip(raw.data.chunks(8)) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            *w = u64::from_ne_bytes(b);
+        }
+        copy = words;
+        // SAFETY: `copy` holds at least `raw.data.len()` initialized bytes
+        // (whole u64 words), and u8 has no alignment requirement.
+        unsafe { std::slice::from_raw_parts(copy.as_ptr().cast::<u8>(), raw.data.len()) }
+    };
+    candle_core::quantized::ggml_file::qtensor_from_ggml(raw.dtype, data, shape, &Device::Cpu)
 }
 
 /// Standard base64 with padding (what `tokenizer.json` uses for the charsmap).
@@ -610,5 +628,131 @@ mod tests {
         assert!(err.contains("not an E5S1 file"), "{err}");
         let err = E5s1::parse(b"E5S1\x01\0\0\0\x80\x01").err().unwrap();
         assert!(err.contains("truncated at byte 8"), "{err}");
+    }
+
+    /// A complete tiny E5S1 (hidden 32, one layer, 4 pieces) whose tensor
+    /// data starts `pad` bytes after the tensor table.
+    fn tiny_e5s1(pad: usize) -> Vec<u8> {
+        let (hidden, ffn, vocab, positions) = (32i32, 32i32, 4i32, 2i32);
+        let mut b = b"E5S1".to_vec();
+        for v in [1, hidden, 1, 2, ffn, vocab, positions, 1] {
+            b.extend((v as u32).to_le_bytes());
+        }
+        b.extend(1e-12f32.to_le_bytes());
+        b.extend(32u32.to_le_bytes());
+        let pieces = ["<s>", "</s>", "<unk>", "\u{2581}a"];
+        for v in [4u32, 0, 1, 0, 2] {
+            b.extend(v.to_le_bytes());
+        }
+        let blob: Vec<u8> = pieces.iter().flat_map(|p| p.bytes()).collect();
+        b.extend((blob.len() as u64).to_le_bytes());
+        let mut off = 0u32;
+        b.extend(off.to_le_bytes());
+        for p in pieces {
+            off += p.len() as u32;
+            b.extend(off.to_le_bytes());
+        }
+        for i in 0..4 {
+            b.extend((-(i as f32)).to_le_bytes());
+        }
+        b.extend(&blob);
+        // One normalization entry: U+FF21 -> "A".
+        b.extend(1u32.to_le_bytes());
+        b.extend(9u32.to_le_bytes());
+        b.extend(0xFF21u32.to_le_bytes());
+        b.push(1);
+        b.extend(0x41u32.to_le_bytes());
+        let e5 = E5s1 {
+            header: Header {
+                version: 1,
+                hidden: 32,
+                layers: 1,
+                heads: 2,
+                ffn: 32,
+                vocab: 4,
+                positions: 2,
+                type_vocab: 1,
+                eps: 1e-12,
+                block: 32,
+            },
+            pieces: Vec::new(),
+            bos: 0,
+            eos: 1,
+            pad: 0,
+            unk: 2,
+            norm: Vec::new(),
+            tensors: BTreeMap::new(),
+        };
+        let names = e5.tensor_names();
+        let table_len: usize = 4 + names
+            .iter()
+            .map(|(n, _, _)| 2 + n.len() + 1 + 20)
+            .sum::<usize>();
+        let mut offset = b.len() + table_len + pad;
+        let mut data = Vec::new();
+        b.extend((names.len() as u32).to_le_bytes());
+        for (i, (name, _, shape)) in names.iter().enumerate() {
+            let elems: usize = shape.iter().product();
+            // Matrices as Q4_0 blocks (scale 1.0, nibbles 0..15), vectors as f32.
+            let (dtype, raw): (u8, Vec<u8>) = if shape.len() == 2 {
+                let block: Vec<u8> = [0x00, 0x3C].into_iter().chain(0..16u8).collect();
+                (1, block.repeat(elems / 32))
+            } else {
+                (
+                    0,
+                    (0..elems)
+                        .flat_map(|j| ((i * 100 + j) as f32).to_le_bytes())
+                        .collect(),
+                )
+            };
+            b.extend((name.len() as u16).to_le_bytes());
+            b.extend(name.as_bytes());
+            b.push(dtype);
+            b.extend((elems as u32).to_le_bytes());
+            b.extend((offset as u64).to_le_bytes());
+            b.extend((raw.len() as u64).to_le_bytes());
+            offset += raw.len();
+            data.extend(raw);
+        }
+        b.resize(b.len() + pad, 0);
+        b.extend(data);
+        b
+    }
+
+    /// Found by fuzzing (e5s1): tensor data at an offset that is not a
+    /// multiple of 4 was read in place as f32 values, an unaligned
+    /// reference (undefined behaviour; debug builds abort). It is copied
+    /// to an aligned buffer now, and the GGUF gets the same values.
+    #[test]
+    fn tensors_at_unaligned_offsets_import_exactly() {
+        for pad in [0, 1, 2, 3] {
+            let bytes = tiny_e5s1(pad);
+            // Parse from a copy at an odd address too.
+            let mut shifted = vec![0u8; bytes.len() + 1];
+            shifted[1..].copy_from_slice(&bytes);
+            for buf in [&bytes[..], &shifted[1..]] {
+                let e5 = E5s1::parse(buf).unwrap();
+                let mut out = std::io::Cursor::new(Vec::new());
+                e5.write_gguf(&mut out).unwrap();
+                out.set_position(0);
+                let content = gguf_file::Content::read(&mut out).unwrap();
+                let t = content
+                    .tensor(&mut out, "embeddings.LayerNorm.bias", &Device::Cpu)
+                    .unwrap()
+                    .dequantize(&Device::Cpu)
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+                let want: Vec<f32> = (0..32).map(|j| (4 * 100 + j) as f32).collect();
+                assert_eq!(t, want, "pad {pad}");
+                let q = content
+                    .tensor(&mut out, "embeddings.word_embeddings.weight", &Device::Cpu)
+                    .unwrap();
+                assert_eq!(q.dtype(), GgmlDType::Q4_0);
+                let v = q.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap();
+                let v = v.to_vec1::<f32>().unwrap();
+                assert_eq!(v[..3], [-8.0, -7.0, -6.0], "pad {pad}");
+            }
+        }
     }
 }
