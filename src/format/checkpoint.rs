@@ -1,6 +1,6 @@
 //! Checkpoint files in the Hugging Face layouts: `model.safetensors`, or
 //! `pytorch_model.bin` (a zip of pickled tensors, unpickled by candle's
-//! pickle machine after [`check_pickle`] has bounded what it can build).
+//! pickle machine after `check_pickle` has bounded what it can build).
 //! Tensors are found by their checkpoint names, with or without
 //! the `model.` prefix, and handed out as f32 values checked against the
 //! shape the caller expects, so an error names the file and the tensor.
