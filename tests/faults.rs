@@ -332,15 +332,20 @@ fn sigterm_stops_after_the_records_in_flight_and_the_rerun_completes() {
     common::default_model();
     let dir = tempfile::tempdir().unwrap();
     let input = documents(dir.path());
+    // A whole run of `input` into `out` with the common flags.
+    let complete = |out: &Path, extra: &[&str]| {
+        common::dich(true)
+            .args(["--offline", "batch"])
+            .arg(&input)
+            .arg("-o")
+            .arg(out)
+            .args(["--no-timings", "--no-score"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
     let reference = dir.path().join("ref.jsonl");
-    let o = common::dich(true)
-        .args(["--offline", "batch"])
-        .arg(&input)
-        .arg("-o")
-        .arg(&reference)
-        .args(["--no-timings", "--no-score", "--max-batch", "1"])
-        .output()
-        .unwrap();
+    let o = complete(&reference, &["--max-batch", "1"]);
     assert_eq!(
         o.status.code(),
         Some(3),
@@ -366,14 +371,7 @@ fn sigterm_stops_after_the_records_in_flight_and_the_rerun_completes() {
     assert_eq!(run["interrupted"], "SIGTERM", "{m}");
     assert!(!run["ended"].is_null(), "{m}");
     assert_eq!(run["processed"].as_u64(), Some(done as u64), "{m}");
-    let o = common::dich(true)
-        .args(["--offline", "batch"])
-        .arg(&input)
-        .arg("-o")
-        .arg(&out)
-        .args(["--no-timings", "--no-score", "--max-batch", "1"])
-        .output()
-        .unwrap();
+    let o = complete(&out, &["--max-batch", "1"]);
     assert_eq!(
         o.status.code(),
         Some(3),
@@ -389,14 +387,7 @@ fn sigterm_stops_after_the_records_in_flight_and_the_rerun_completes() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(143), "{err}");
     assert!(finished(&out) < 6, "{err}");
-    let o = common::dich(true)
-        .args(["--offline", "batch"])
-        .arg(&input)
-        .arg("-o")
-        .arg(&out)
-        .args(["--no-timings", "--no-score"])
-        .output()
-        .unwrap();
+    let o = complete(&out, &[]);
     assert_eq!(
         o.status.code(),
         Some(3),
