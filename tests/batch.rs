@@ -277,28 +277,6 @@ fn input_bytes_valid_only() -> Vec<u8> {
     out
 }
 
-/// Finished records on disk, in OUT (after a checkpoint) or in its part
-/// file, counted once each (by input line) even while a checkpoint has them
-/// in both; a partial last line does not count.
-fn finished_lines(out: &Path) -> usize {
-    let mut lines = std::collections::BTreeSet::new();
-    for p in [
-        out.to_path_buf(),
-        PathBuf::from(format!("{}.part", out.display())),
-    ] {
-        let bytes = std::fs::read(p).unwrap_or_default();
-        for l in bytes
-            .split_inclusive(|&b| b == b'\n')
-            .filter(|l| l.ends_with(b"\n"))
-        {
-            if let Ok(v) = serde_json::from_slice::<Value>(l) {
-                lines.insert(v["line"].as_u64());
-            }
-        }
-    }
-    lines.len()
-}
-
 #[test]
 fn a_run_killed_with_sigkill_resumes_to_identical_records() {
     let r = reference();
@@ -326,7 +304,7 @@ fn a_run_killed_with_sigkill_resumes_to_identical_records() {
         .unwrap();
     let start = Instant::now();
     let wait_for = |lines: usize, child: &mut std::process::Child| {
-        while finished_lines(&out) < lines {
+        while common::finished_records(&out) < lines {
             assert!(
                 child.try_wait().unwrap().is_none(),
                 "the run ended before it could be killed"
@@ -347,7 +325,7 @@ fn a_run_killed_with_sigkill_resumes_to_identical_records() {
     wait_for(BAD.len() + 1, &mut child);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let done = finished_lines(&out);
+    let done = common::finished_records(&out);
     assert!(done < BAD.len() + VALID, "killed too late to test a resume");
     // OUT only ever holds whole records (here: none yet, they are in the part).
     if let Ok(b) = std::fs::read(&out) {

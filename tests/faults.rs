@@ -272,26 +272,6 @@ fn documents(dir: &Path) -> PathBuf {
     p
 }
 
-/// Finished records on disk (OUT and its part file), by id.
-fn finished(out: &Path) -> usize {
-    let mut ids = std::collections::BTreeSet::new();
-    for p in [
-        out.to_path_buf(),
-        PathBuf::from(format!("{}.part", out.display())),
-    ] {
-        let bytes = std::fs::read(p).unwrap_or_default();
-        for l in bytes
-            .split_inclusive(|&b| b == b'\n')
-            .filter(|l| l.ends_with(b"\n"))
-        {
-            if let Ok(v) = serde_json::from_slice::<Value>(l) {
-                ids.insert(v["id"].to_string());
-            }
-        }
-    }
-    ids.len()
-}
-
 /// Starts a batch of `input` and sends it `signals` SIGTERMs once the
 /// blank record and one translation are on disk.
 fn terminated(input: &Path, out: &Path, extra: &[&str], signals: usize) -> Output {
@@ -308,7 +288,7 @@ fn terminated(input: &Path, out: &Path, extra: &[&str], signals: usize) -> Outpu
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while finished(out) < 2 {
+    while common::finished_records(out) < 2 {
         assert!(
             child.try_wait().unwrap().is_none(),
             "ended before the signal"
@@ -361,7 +341,7 @@ fn sigterm_stops_after_the_records_in_flight_and_the_rerun_completes() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(143), "{err}");
     assert!(err.contains("stopped early by SIGTERM"), "{err}");
-    let done = finished(&out);
+    let done = common::finished_records(&out);
     assert!((2..6).contains(&done), "{done} records: {err}");
     assert_whole_records(&out);
     assert!(temporaries(dir.path()).is_empty());
@@ -386,7 +366,7 @@ fn sigterm_stops_after_the_records_in_flight_and_the_rerun_completes() {
     let o = terminated(&input, &out, &["--max-batch", "1"], 2);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(143), "{err}");
-    assert!(finished(&out) < 6, "{err}");
+    assert!(common::finished_records(&out) < 6, "{err}");
     let o = complete(&out, &[]);
     assert_eq!(
         o.status.code(),
@@ -506,7 +486,7 @@ fn a_model_file_replaced_under_a_running_batch_and_a_bus_error() {
     };
     let wait_for_first = |out: &Path, child: &mut std::process::Child| {
         let start = Instant::now();
-        while finished(out) < 2 {
+        while common::finished_records(out) < 2 {
             assert!(child.try_wait().unwrap().is_none(), "ended too soon");
             assert!(start.elapsed() < Duration::from_secs(600), "no progress");
             std::thread::sleep(Duration::from_millis(20));
@@ -551,7 +531,7 @@ fn a_model_file_replaced_under_a_running_batch_and_a_bus_error() {
         err.contains("truncated or rewritten while dich was reading it (SIGBUS)"),
         "{err}"
     );
-    assert!(finished(&out) < 6);
+    assert!(common::finished_records(&out) < 6);
     let o = run(&out).wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");

@@ -1,6 +1,6 @@
 //! Checkpoint files in the Hugging Face layouts: `model.safetensors`, or
 //! `pytorch_model.bin` (a zip of pickled tensors, unpickled by candle's
-//! pickle machine after `check_pickle` has bounded what it can build).
+//! pickle machine after `pickle_check` has bounded what it can build).
 //! Tensors are found by their checkpoint names, with or without
 //! the `model.` prefix, and handed out as f32 values checked against the
 //! shape the caller expects, so an error names the file and the tensor.
@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use candle_core::pickle::{Object, Stack};
 use candle_core::{DType, Device, Tensor};
 
+use super::pickle_check::check_pickle;
 use super::{FormatError, Result};
 
 fn invalid(path: &Path, message: impl Into<String>) -> FormatError {
@@ -83,11 +84,6 @@ impl TensorFile {
 
 /// The largest `data.pkl` read (real ones are a few hundred KB).
 const MAX_PICKLE_BYTES: u64 = 256 << 20;
-/// The most a pickle may build, in objects plus string bytes, copies made
-/// by memo references included (real state dicts: well under 10^6).
-const MAX_PICKLE_WEIGHT: u64 = 1 << 22;
-/// The deepest nesting of pickled objects (real state dicts: under 10).
-const MAX_PICKLE_DEPTH: usize = 256;
 
 /// The tensors of a `pytorch_model.bin` (what `torch.save` writes: a zip
 /// holding `<dir>/data.pkl`, a pickled state dict whose tensors point at
@@ -351,236 +347,6 @@ fn load_tensor<R: std::io::Read + std::io::Seek>(
         Tensor::from_raw_buffer(data, r.dtype, &r.dims, &Device::Cpu)
     };
     t.map_err(|e| e.to_string())
-}
-
-/// Walks a pickle's opcodes as candle's unpickler runs them, weighing what
-/// it would build, so that a small file cannot make it allocate without
-/// bound: a string longer than the pickle, memo references copied over and
-/// over (each copy is a deep clone), nesting deep enough to overflow the
-/// stack, or a LONG1 wider than 8 bytes. Whatever candle rejects itself (an
-/// unknown opcode, an empty stack, a missing memo entry, a truncated
-/// argument) ends the walk with `Ok`: the unpickler then says what is wrong.
-pub(crate) fn check_pickle(p: &[u8]) -> std::result::Result<(), String> {
-    #[derive(Clone, Copy)]
-    struct Item {
-        weight: u64,
-        depth: usize,
-        mark: bool,
-    }
-    let leaf = |weight: u64| Item {
-        weight,
-        depth: 1,
-        mark: false,
-    };
-    let mut stack: Vec<Item> = Vec::new();
-    let mut memo: HashMap<u32, Item> = HashMap::new();
-    let mut total = 0u64;
-    let mut pos = 0usize;
-    let u32_at = |pos: usize| {
-        p.get(pos..pos + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    loop {
-        let at = pos;
-        let Some(&op) = p.get(pos) else {
-            return Ok(());
-        };
-        pos += 1;
-        // (items popped, whether to the mark; what happens to them)
-        enum Then {
-            Push(Item),
-            Combine(usize),
-            CombineToMark,
-            Merge(usize),
-            MergeToMark,
-            MemoPut(u32),
-            MemoGet(u32),
-            Nothing,
-        }
-        let then = match op {
-            0x80 => {
-                pos += 1;
-                Then::Nothing
-            }
-            b'c' => {
-                let mut weight = 1;
-                for _ in 0..2 {
-                    let rest = p.get(pos..).unwrap_or(&[]);
-                    let n = rest
-                        .iter()
-                        .position(|&b| b == b'\n')
-                        .map_or(rest.len(), |n| n + 1);
-                    weight += n as u64;
-                    pos += n;
-                }
-                Then::Push(leaf(weight))
-            }
-            b'X' => {
-                let Some(len) = u32_at(pos) else {
-                    return Ok(());
-                };
-                pos += 4;
-                let left = p.len() - pos;
-                if len as usize > left {
-                    return Err(format!(
-                        "a string of {len} bytes at byte {at} runs past the end of the pickle ({left} bytes left)"
-                    ));
-                }
-                pos += len as usize;
-                Then::Push(leaf(1 + u64::from(len)))
-            }
-            b'J' => {
-                pos += 4;
-                Then::Push(leaf(1))
-            }
-            b'K' => {
-                pos += 1;
-                Then::Push(leaf(1))
-            }
-            b'M' => {
-                pos += 2;
-                Then::Push(leaf(1))
-            }
-            b'G' => {
-                pos += 8;
-                Then::Push(leaf(1))
-            }
-            0x8a => {
-                let Some(&n) = p.get(pos) else {
-                    return Ok(());
-                };
-                if n > 8 {
-                    return Err(format!(
-                        "an integer of {n} bytes at byte {at} (at most 8 are supported)"
-                    ));
-                }
-                pos += 1 + n as usize;
-                Then::Push(leaf(1))
-            }
-            b')' | b'}' | b']' | b'N' | 0x88 | 0x89 => Then::Push(leaf(1)),
-            b'(' => Then::Push(Item {
-                weight: 1,
-                depth: 1,
-                mark: true,
-            }),
-            b't' | b'd' => Then::CombineToMark,
-            0x85..=0x87 => Then::Combine(usize::from(op - 0x84)),
-            b'R' | b'b' | 0x81 => Then::Combine(2),
-            b'Q' => Then::Combine(1),
-            b'a' => Then::Merge(1),
-            b's' => Then::Merge(2),
-            b'e' | b'u' => Then::MergeToMark,
-            b'q' | b'h' => {
-                let Some(&id) = p.get(pos) else {
-                    return Ok(());
-                };
-                pos += 1;
-                if op == b'q' {
-                    Then::MemoPut(u32::from(id))
-                } else {
-                    Then::MemoGet(u32::from(id))
-                }
-            }
-            b'r' | b'j' => {
-                let Some(id) = u32_at(pos) else {
-                    return Ok(());
-                };
-                pos += 4;
-                if op == b'r' {
-                    Then::MemoPut(id)
-                } else {
-                    Then::MemoGet(id)
-                }
-            }
-            // STOP, or an opcode candle does not know.
-            _ => return Ok(()),
-        };
-        if pos > p.len() {
-            return Ok(());
-        }
-        let popped = |stack: &mut Vec<Item>, n: Option<usize>| -> Option<Vec<Item>> {
-            let from = match n {
-                Some(n) => stack.len().checked_sub(n)?,
-                None => {
-                    let mark = stack.iter().rposition(|i| i.mark)?;
-                    stack.remove(mark);
-                    mark
-                }
-            };
-            Some(stack.split_off(from))
-        };
-        let sum = |items: &[Item]| {
-            items.iter().fold((0u64, 0usize), |(w, d), i| {
-                (w.saturating_add(i.weight), d.max(i.depth))
-            })
-        };
-        let new = match then {
-            Then::Nothing => continue,
-            Then::Push(item) => {
-                total = total.saturating_add(item.weight);
-                item
-            }
-            Then::Combine(n) | Then::Merge(n) if stack.len() < n => return Ok(()),
-            Then::Combine(_) | Then::CombineToMark => {
-                let n = match then {
-                    Then::Combine(n) => Some(n),
-                    _ => None,
-                };
-                let Some(items) = popped(&mut stack, n) else {
-                    return Ok(());
-                };
-                let (w, d) = sum(&items);
-                total = total.saturating_add(1);
-                Item {
-                    weight: w.saturating_add(1),
-                    depth: d + 1,
-                    mark: false,
-                }
-            }
-            Then::Merge(_) | Then::MergeToMark => {
-                let n = match then {
-                    Then::Merge(n) => Some(n),
-                    _ => None,
-                };
-                let Some(items) = popped(&mut stack, n) else {
-                    return Ok(());
-                };
-                let Some(mut top) = stack.pop() else {
-                    return Ok(());
-                };
-                let (w, d) = sum(&items);
-                top.weight = top.weight.saturating_add(w);
-                top.depth = top.depth.max(d + 1);
-                top
-            }
-            Then::MemoPut(id) => {
-                let Some(&top) = stack.last() else {
-                    return Ok(());
-                };
-                total = total.saturating_add(top.weight);
-                memo.insert(id, top);
-                continue;
-            }
-            Then::MemoGet(id) => {
-                let Some(&item) = memo.get(&id) else {
-                    return Ok(());
-                };
-                total = total.saturating_add(item.weight);
-                item
-            }
-        };
-        if new.depth > MAX_PICKLE_DEPTH {
-            return Err(format!(
-                "objects nested more than {MAX_PICKLE_DEPTH} deep (at byte {at})"
-            ));
-        }
-        if total > MAX_PICKLE_WEIGHT {
-            return Err(format!(
-                "it would build more than {MAX_PICKLE_WEIGHT} objects (at byte {at}; memo references copy what they point at)"
-            ));
-        }
-        stack.push(new);
-    }
 }
 
 #[cfg(test)]

@@ -225,3 +225,32 @@ fn malformed_tensors_are_errors_naming_them() {
         "{e}"
     );
 }
+
+/// Files written by PyTorch's own `torch.save` (scripts/torch_fixtures.py):
+/// tied weights sharing a storage, a view at a storage offset, a transposed
+/// view, f16/bf16/f64/i64 storages, a 0-d tensor, a Parameter; every value
+/// as torch itself reads it back.
+#[test]
+fn reads_what_torch_save_writes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let f = TensorFile::open(&dir.join("state_dict.bin")).unwrap();
+    let tensors = expected["tensors"].as_object().unwrap();
+    assert_eq!(tensors.len(), 12);
+    assert_eq!(f.tensors.len(), tensors.len());
+    for (name, t) in tensors {
+        let dims: Vec<usize> = serde_json::from_value(t["dims"].clone()).unwrap();
+        let want: Vec<f32> = serde_json::from_value(t["values"].clone()).unwrap();
+        assert_eq!(f.get(name, &dims).unwrap(), want, "{name}");
+    }
+    // A view with a step is not dense: refused, naming the tensor.
+    let err = TensorFile::open(&dir.join("strided.bin"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("model.strided") && err.contains("not contiguous"),
+        "{err}"
+    );
+}

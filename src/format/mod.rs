@@ -14,6 +14,7 @@ pub mod e5s1;
 pub mod gguf;
 pub mod gguf_tokenizer;
 pub mod marian;
+mod pickle_check;
 pub mod spm;
 
 use std::path::PathBuf;

@@ -186,3 +186,25 @@ pub fn ui_pairs() -> Vec<(String, String)> {
         .filter(|(_, vi)| seen_vi[vi] == 1)
         .collect()
 }
+
+/// Finished records of a `dich batch` run on disk, in OUT (after a
+/// checkpoint) or in its part file, counted once each (by input line) even
+/// while a checkpoint has them in both; a partial last line does not count.
+pub fn finished_records(out: &Path) -> usize {
+    let mut lines = std::collections::BTreeSet::new();
+    for p in [
+        out.to_path_buf(),
+        PathBuf::from(format!("{}.part", out.display())),
+    ] {
+        let bytes = std::fs::read(p).unwrap_or_default();
+        for l in bytes
+            .split_inclusive(|&b| b == b'\n')
+            .filter(|l| l.ends_with(b"\n"))
+        {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(l) {
+                lines.insert(v["line"].as_u64());
+            }
+        }
+    }
+    lines.len()
+}
