@@ -192,13 +192,11 @@ pub struct TranslateArgs {
     pub prompt: PromptArgs,
     #[command(flatten)]
     pub decode: DecodeArgs,
-    /// Chat models: translate the document as N runs of paragraphs side by
-    /// side, their decoding batched into shared forward passes; the
-    /// translation is the same as with 1 (each later run's first paragraphs
-    /// are translated again once the paragraph before is known). Default: 4
-    /// (1 for encoder-decoder models).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub lanes: Option<u16>,
+    /// Translate the document as N runs of paragraphs side by side, their
+    /// decoding batched into shared forward passes (faster; each run's first
+    /// paragraph starts without the previous paragraph as context).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub lanes: u16,
     /// Sample at this temperature instead of greedy decoding (0 = greedy).
     #[arg(long)]
     pub temperature: Option<f64>,
@@ -300,9 +298,9 @@ pub struct BatchRunArgs {
     pub checkpoint_secs: u64,
     #[command(flatten)]
     pub prompt: PromptArgs,
-    /// Translate each document as N runs of paragraphs side by side, their
-    /// decoding batched (the same records as with 1; with several documents
-    /// in flight, `--max-batch`, this rarely pays).
+    /// Translate the document as N runs of paragraphs side by side, their
+    /// decoding batched into shared forward passes (faster; each run's first
+    /// paragraph starts without the previous paragraph as context).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub lanes: u16,
     /// Documents translated at once, their decoding batched into shared
@@ -440,8 +438,7 @@ pub struct EvalTranslateArgs {
     #[command(flatten)]
     pub prompt: PromptArgs,
     /// Chat models: pairs translated side by side, their decoding batched
-    /// (each pair is a paragraph; see `dich translate --lanes`: the same
-    /// translations as with 1). Default: 4.
+    /// (each pair is a paragraph; see `dich translate --lanes`). Default: 4.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub lanes: Option<u16>,
     #[command(flatten)]

@@ -16,11 +16,6 @@ use dich::model::{device, ModelKind};
 use dich::translate::{translate_document, Engine};
 use dich::util::num::{rate, round_to};
 
-/// `--lanes` with a chat model unless given: on the seed article (2-core
-/// Sapphire Rapids) 2 lanes took 67 s, 3 64 s, 4 61 s, 6 65 s and 8 64 s,
-/// against 82 s for 1, all with the same translation.
-pub const DEFAULT_LANES: usize = 4;
-
 pub fn run(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
     let start = Instant::now();
     let pair = lang_pair(&args.from, &args.to)?;
@@ -31,15 +26,10 @@ pub fn run(g: &GlobalArgs, args: TranslateArgs) -> Result<()> {
     device::select(&args.runtime.device)?;
     let model = resolve_translator(g, args.runtime.model.as_deref())?;
     let load = load_options(&args.runtime, &args.decode)?;
-    let lanes = match (args.lanes, Engine::kind_of(&model)) {
-        (Some(n), _) => n as usize,
-        (None, ModelKind::ChatLm) => DEFAULT_LANES,
-        (None, ModelKind::EncoderDecoder) => 1,
-    };
     let mut opts = TranslateFlags {
         prompt: Some(&args.prompt),
         decode: &args.decode,
-        lanes,
+        lanes: args.lanes as usize,
         temperature: args.temperature,
         top_p: args.top_p,
         seed: args.seed,

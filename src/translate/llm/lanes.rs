@@ -1,58 +1,27 @@
 //! Translating a document as several runs of whole paragraphs side by side:
 //! one thread per run, each an ordinary sequential [`LlmTranslator`] whose
 //! forward passes go through a [`Batcher`] lane, so the runs' decoding steps
-//! share forward passes.
-//!
-//! The result is the one-run translation, exactly. A paragraph's context is
-//! the previous paragraph's last exchange, which a run's first paragraph
-//! cannot know while the run before it is still being translated; so each
-//! later run is first drafted without it, then its first paragraphs are
-//! translated again from the exchange the run before ends with (side by
-//! side again), until a paragraph ends as the draft's did: from there the
-//! draft is what one run would have computed (a paragraph starts from
-//! nothing but that exchange, and the kernels are batch-invariant). A run
-//! whose predecessor's ending changed in that second round is redone alone.
+//! share forward passes. Each run is translated exactly as it would be
+//! alone (the batched kernels are batch-invariant); a run's first paragraph
+//! starts without the previous paragraph as context.
 
 use super::LlmTranslator;
 use crate::error::{Error, Result};
 use crate::model::batcher::{BatchStats, Batcher, LeaveGuard};
 use crate::model::CausalLm;
-use crate::text::model_text;
 use crate::translate::{RunStats, SegmentTranslation};
-use crate::types::{Segment, SegmentKind};
-
-/// What [`LlmTranslator::translate_segments_lanes`] did.
-#[derive(Debug, Default)]
-pub struct LanesRun {
-    /// One translation per segment: the one-run translation.
-    pub segments: Vec<SegmentTranslation>,
-    /// The forward passes of both rounds.
-    pub batch: BatchStats,
-    /// Segments translated a second time, once their run's context was
-    /// known (the cost of the lanes).
-    pub redone: usize,
-}
-
-/// A run's translations and how many of them it computed itself (the
-/// rest rejoined its draft).
-type RunDone = (Vec<SegmentTranslation>, usize);
-
-/// One run to translate: its segments, the exchange before it and the
-/// draft it may rejoin.
-struct Run<'d> {
-    range: std::ops::Range<usize>,
-    context: Option<(String, String)>,
-    draft: Option<&'d [SegmentTranslation]>,
-}
+use crate::types::Segment;
 
 impl LlmTranslator<'_> {
     /// [`Self::translate_segments`] with the document cut into `lanes`
     /// runs of whole paragraphs (balanced by length) translated side by
     /// side: one thread per run, their decoding steps batched into shared
-    /// forward passes; the result equals `translate_segments` (see the
-    /// module docs). `batched: false` translates the same runs one after
-    /// another, one sequence per forward pass (the reference the batched
-    /// result must equal, work for work).
+    /// forward passes. Each run is translated exactly as
+    /// `translate_segments` would translate it alone; the only difference
+    /// from one run is that a run's first paragraph starts without the
+    /// previous paragraph as context. `batched: false` translates the same
+    /// runs one after another, one sequence per forward pass (the reference
+    /// the batched result must equal).
     pub fn translate_segments_lanes(
         &mut self,
         input: &str,
@@ -60,122 +29,24 @@ impl LlmTranslator<'_> {
         lanes: usize,
         batched: bool,
         on_segment: impl Fn(usize) + Sync,
-    ) -> Result<LanesRun> {
+    ) -> Result<(Vec<SegmentTranslation>, BatchStats)> {
         let runs = paragraph_runs(segments, lanes);
         if runs.len() <= 1 {
-            let segments = self.translate_segments(input, segments, &on_segment)?;
-            return Ok(LanesRun {
-                segments,
-                ..LanesRun::default()
-            });
+            let out = self.translate_segments(input, segments, &on_segment)?;
+            return Ok((out, BatchStats::default()));
         }
-        let first: Vec<Run> = runs
-            .iter()
-            .map(|r| Run {
-                range: r.clone(),
-                context: None,
-                draft: None,
-            })
-            .collect();
-        let (drafts, mut batch) =
-            self.side_by_side(input, segments, &first, batched, &on_segment)?;
-        let drafts: Vec<Vec<SegmentTranslation>> = drafts.into_iter().map(|d| d.0).collect();
-        if !self.uses_context() {
-            let segments = drafts.concat();
-            return Ok(LanesRun {
-                segments,
-                batch,
-                redone: 0,
-            });
-        }
-        // Second round: each later run from the exchange its draft
-        // predecessor ends with.
-        let mut so_far: Vec<SegmentTranslation> = Vec::with_capacity(segments.len());
-        let mut second = Vec::new();
-        for (i, r) in runs.iter().enumerate() {
-            if i > 0 {
-                if let Some(context) = last_exchange(input, &segments[..r.start], &so_far) {
-                    second.push((
-                        i,
-                        Run {
-                            range: r.clone(),
-                            context: Some(context),
-                            draft: Some(&drafts[i]),
-                        },
-                    ));
-                }
-            }
-            so_far.extend(drafts[i].iter().cloned());
-        }
-        let starts: Vec<Run> = second
-            .iter()
-            .map(|(_, r)| Run {
-                range: r.range.clone(),
-                context: r.context.clone(),
-                draft: r.draft,
-            })
-            .collect();
-        let (again, batch2) = self.side_by_side(input, segments, &starts, batched, &|_| {})?;
-        merge_batch(&mut batch, &batch2);
-        let mut redone = 0;
-        let mut out: Vec<SegmentTranslation> = Vec::with_capacity(segments.len());
-        for (i, r) in runs.iter().enumerate() {
-            let context = last_exchange(input, &segments[..r.start], &out);
-            let part = match second.iter().position(|(j, _)| *j == i) {
-                None if context.is_none() => drafts[i].clone(),
-                Some(k) if second[k].1.context == context => {
-                    redone += again[k].1;
-                    again[k].0.clone()
-                }
-                // The run before changed its ending in the second round.
-                _ => {
-                    let run = Run {
-                        range: r.clone(),
-                        context,
-                        draft: Some(&drafts[i]),
-                    };
-                    let mut alone = self
-                        .side_by_side(input, segments, &[run], false, &|_| {})?
-                        .0;
-                    let (part, n) = alone.pop().unwrap_or_default();
-                    redone += n;
-                    part
-                }
-            };
-            out.extend(part);
-        }
-        Ok(LanesRun {
-            segments: out,
-            batch,
-            redone,
-        })
-    }
-
-    /// Translates `runs` side by side (one thread per run over one
-    /// batcher's lanes) or, with `batched: false`, one after another, one
-    /// sequence per forward pass through the same batch-invariant path.
-    fn side_by_side(
-        &mut self,
-        input: &str,
-        segments: &[Segment],
-        runs: &[Run],
-        batched: bool,
-        on_segment: &(dyn Fn(usize) + Sync),
-    ) -> Result<(Vec<RunDone>, BatchStats)> {
         if !batched {
-            let mut out = Vec::with_capacity(runs.len());
-            for r in runs {
-                let base = r.range.start;
+            // One sequence per forward pass, through the same batch-invariant
+            // path as the batched run.
+            let mut out = Vec::with_capacity(segments.len());
+            for r in &runs {
+                let base = r.start;
                 let single = Batcher::new(self.model);
                 let lane = single.lane();
                 let mut t = self.fork(&lane);
-                out.push(t.translate_run(
-                    input,
-                    &segments[r.range.clone()],
-                    r.context.clone(),
-                    r.draft,
-                    |i| on_segment(base + i),
-                )?);
+                out.extend(
+                    t.translate_segments(input, &segments[r.clone()], |i| on_segment(base + i))?,
+                );
                 let stats = t.take_stats();
                 self.stats.merge(&stats);
             }
@@ -183,69 +54,44 @@ impl LlmTranslator<'_> {
         }
         let batcher = Batcher::new(self.model);
         let lanes: Vec<_> = runs.iter().map(|_| batcher.lane()).collect();
+        let on_segment = &on_segment;
         let forks: Vec<LlmTranslator> = lanes
             .iter()
             .map(|lane| self.fork(lane as &dyn CausalLm))
             .collect();
-        let results: Vec<Result<(RunDone, RunStats)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = runs
-                .iter()
-                .zip(forks)
-                .zip(&lanes)
-                .map(|((r, mut t), lane)| {
-                    let seg = &segments[r.range.clone()];
-                    let base = r.range.start;
-                    let context = r.context.clone();
-                    let draft = r.draft;
-                    scope.spawn(move || {
-                        let _leave = LeaveGuard(lane);
-                        let out =
-                            t.translate_run(input, seg, context, draft, |i| on_segment(base + i));
-                        out.map(|o| (o, t.take_stats()))
+        let results: Vec<Result<(Vec<SegmentTranslation>, RunStats)>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = runs
+                    .iter()
+                    .zip(forks)
+                    .zip(&lanes)
+                    .map(|((r, mut t), lane)| {
+                        let seg = &segments[r.clone()];
+                        let base = r.start;
+                        scope.spawn(move || {
+                            let _leave = LeaveGuard(lane);
+                            let out = t.translate_segments(input, seg, |i| on_segment(base + i));
+                            out.map(|o| (o, t.take_stats()))
+                        })
                     })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::Internal("a translation lane panicked".into()))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(Error::Internal("a translation lane panicked".into()))
+                        })
                     })
-                })
-                .collect()
-        });
-        let mut out = Vec::with_capacity(runs.len());
+                    .collect()
+            });
+        let mut out = Vec::with_capacity(segments.len());
         for r in results {
             let (o, stats) = r?;
             self.stats.merge(&stats);
-            out.push(o);
+            out.extend(o);
         }
         Ok((out, batcher.stats()))
     }
-}
-
-/// The exchange a paragraph after `segments` (translated as `done`) takes
-/// as its context: the last sentence that is not a byline, as the model
-/// saw it, and its translation.
-fn last_exchange(
-    input: &str,
-    segments: &[Segment],
-    done: &[SegmentTranslation],
-) -> Option<(String, String)> {
-    segments
-        .iter()
-        .zip(done)
-        .rev()
-        .find(|(s, _)| s.kind != SegmentKind::Byline)
-        .map(|(s, t)| (model_text(s.text(input)), t.target.clone()))
-}
-
-fn merge_batch(into: &mut BatchStats, other: &BatchStats) {
-    into.passes += other.passes;
-    into.sequences += other.sequences;
-    into.rows += other.rows;
-    into.max_sequences = into.max_sequences.max(other.max_sequences);
-    into.forward_s += other.forward_s;
 }
 
 /// Cuts `segments` into at most `lanes` runs of whole paragraphs, each

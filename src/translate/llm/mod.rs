@@ -401,43 +401,13 @@ impl<'a> LlmTranslator<'a> {
         &mut self,
         input: &str,
         segments: &[Segment],
-        on_segment: impl FnMut(usize),
-    ) -> Result<Vec<SegmentTranslation>> {
-        Ok(self
-            .translate_run(input, segments, None, None, on_segment)?
-            .0)
-    }
-
-    /// [`Self::translate_segments`] of a run of whole paragraphs that
-    /// follows others: `context` is the exchange before it (the last
-    /// sentence's source as the model sees it, and its translation), the
-    /// context of its first paragraph. With `draft` (the same run's
-    /// translation from another context), once a paragraph ends with the
-    /// same last exchange as the draft's at that point, the rest is the
-    /// draft's: a paragraph starts from nothing but that exchange, so the
-    /// draft's rest is what this run would compute. Also returns how many
-    /// segments it translated itself.
-    pub(super) fn translate_run(
-        &mut self,
-        input: &str,
-        segments: &[Segment],
-        context: Option<(String, String)>,
-        draft: Option<&[SegmentTranslation]>,
         mut on_segment: impl FnMut(usize),
-    ) -> Result<(Vec<SegmentTranslation>, usize)> {
+    ) -> Result<Vec<SegmentTranslation>> {
         let mut out: Vec<SegmentTranslation> = Vec::with_capacity(segments.len());
-        let mut last_exchange = context;
-        let mut draft_exchange: Option<(String, String)> = None;
+        let mut last_exchange: Option<(String, String)> = None;
         let mut conv = self.fresh_conversation(None)?;
         let mut conv_paragraph = None;
         for (i, seg) in segments.iter().enumerate() {
-            if let Some(draft) = draft {
-                if i > 0 && conv_paragraph != Some(seg.paragraph) && last_exchange == draft_exchange
-                {
-                    out.extend_from_slice(&draft[i..]);
-                    return Ok((out, i));
-                }
-            }
             let source = seg.text(input);
             if seg.kind == SegmentKind::Byline {
                 // Bylines name the outlet: kept as they are.
@@ -457,20 +427,11 @@ impl<'a> LlmTranslator<'a> {
                 conv_paragraph = Some(seg.paragraph);
             }
             let result = self.translate_in(&mut conv, &text)?;
-            if let Some(draft) = draft {
-                draft_exchange = Some((text.clone(), draft[i].target.clone()));
-            }
             last_exchange = Some((text, result.target.clone()));
             out.push(result);
             on_segment(i);
         }
-        let n = out.len();
-        Ok((out, n))
-    }
-
-    /// Whether a paragraph's translation depends on the one before it.
-    pub(super) fn uses_context(&self) -> bool {
-        self.opts.prompt.context
+        Ok(out)
     }
 }
 
@@ -487,15 +448,14 @@ impl Translator for LlmTranslator<'_> {
     ) -> Result<Translated> {
         self.take_stats();
         let lanes = self.opts.lanes;
-        let run = self.translate_segments_lanes(text, segments, lanes, true, on_segment)?;
-        let (segments, batch) = (run.segments, run.batch);
+        let (segments, batch) =
+            self.translate_segments_lanes(text, segments, lanes, true, on_segment)?;
         if batch.passes > 0 {
             tracing::debug!(
-                "batched decoding: {} forward passes, {:.2} sequences per pass on average, at most {}; {} segments translated again with their context",
+                "batched decoding: {} forward passes, {:.2} sequences per pass on average, at most {}",
                 batch.passes,
                 batch.mean_batch(),
-                batch.max_sequences,
-                run.redone
+                batch.max_sequences
             );
         }
         Ok(Translated {
