@@ -181,30 +181,18 @@ impl<T> SyncPtr<T> {
     }
 }
 
-/// One row to Q8_K, compiled for AVX-512 where the kernels run (the same
-/// operations either way; only the vector width differs).
+/// One row to Q8_K: with AVX-512 where the kernels run (the same
+/// operations and bits as the portable body; tested).
 fn quantize_row(x: &[f32], d: &mut [f32], qs: &mut [i8], b16: &mut [i32], b32: &mut [i16]) {
     #[cfg(target_arch = "x86_64")]
     if PackedMatrix::supported() {
-        // SAFETY: the CPU has the features the copy is compiled for.
-        return unsafe { quantize_row_avx512(x, d, qs, b16, b32) };
+        // SAFETY: the CPU has AVX-512 F/BW; the slices have the sizes
+        // `fill` gives them (checked again inside).
+        return unsafe { simd::quantize_row(x, d, qs, b16, b32) };
     }
     quantize_row_body(x, d, qs, b16, b32)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn quantize_row_avx512(
-    x: &[f32],
-    d: &mut [f32],
-    qs: &mut [i8],
-    b16: &mut [i32],
-    b32: &mut [i16],
-) {
-    quantize_row_body(x, d, qs, b16, b32)
-}
-
-#[inline(always)]
 fn quantize_row_body(x: &[f32], d: &mut [f32], qs: &mut [i8], b16: &mut [i32], b32: &mut [i16]) {
     for (bi, ((xs, q), db)) in x
         .chunks_exact(QK_K)
@@ -699,5 +687,46 @@ mod tests {
             assert_eq!(got[0], outs[0][..rows * 64], "{rows} rows");
             assert_eq!(got[1], outs[1][..rows * 32], "{rows} rows");
         }
+    }
+
+    /// The AVX-512 Q8_K quantization gives the portable body's bits: ties
+    /// for the largest magnitude (the first one wins), all-zero blocks,
+    /// values at the rounding midpoints, NaN and infinities.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn simd_quantization_is_bit_identical() {
+        if !PackedMatrix::supported() {
+            eprintln!("no AVX-512 here: only the portable body is used");
+            return;
+        }
+        let k = 256 * 8;
+        let mut x = noise(k, 41);
+        x[256..512].fill(0.0);
+        x[600] = 2.5;
+        x[700] = -2.5;
+        x[768..1024]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = (i as f32 - 128.0) / 2.0);
+        x[1100] = f32::NAN;
+        x[1300] = f32::INFINITY;
+        x[1792..].fill(-0.0);
+        let run = |fast: bool| {
+            let (mut d, mut qs) = (vec![0f32; k / 256], vec![0i8; k]);
+            let (mut b16, mut b32) = (vec![0i32; k / 16], vec![0i16; k / 32]);
+            if fast {
+                // SAFETY: checked above.
+                unsafe { simd::quantize_row(&x, &mut d, &mut qs, &mut b16, &mut b32) }
+            } else {
+                quantize_row_body(&x, &mut d, &mut qs, &mut b16, &mut b32)
+            }
+            (
+                d.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                qs,
+                b16,
+                b32,
+            )
+        };
+        assert_eq!(run(true), run(false));
     }
 }

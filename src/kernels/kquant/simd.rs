@@ -7,6 +7,74 @@
 use super::{PackedMatrix, Q8Rows, TileQ4, TileQ6, Tiles, QK_K, TILE};
 use std::arch::x86_64::*;
 
+/// One row to Q8_K as `super::quantize_row_body` does it, 16 values a
+/// register: the largest magnitude (the first value that has it), `q =
+/// (iscale * v + 1.5 * 2^23) - 1.5 * 2^23` (a multiply, an add and a
+/// subtract, never fused), and the integer sums.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) unsafe fn quantize_row(
+    x: &[f32],
+    d: &mut [f32],
+    qs: &mut [i8],
+    b16: &mut [i32],
+    b32: &mut [i16],
+) {
+    let kb = x.len() / QK_K;
+    assert!(
+        qs.len() == x.len() && d.len() == kb && b16.len() == kb * 16 && b32.len() == kb * 8,
+        "Q8_K buffers do not fit the row"
+    );
+    const MAGIC: f32 = 12_582_912.0;
+    let magic = _mm512_set1_ps(MAGIC);
+    for b in 0..kb {
+        let xs = x.as_ptr().add(b * QK_K);
+        let mut v = [_mm512_setzero_ps(); 16];
+        // f32::max(m, |v|) keeps m when |v| is NaN; so does max_ps with
+        // m second.
+        let mut amax = _mm512_setzero_ps();
+        for j in 0..16 {
+            v[j] = _mm512_loadu_ps(xs.add(16 * j));
+            amax = _mm512_max_ps(_mm512_abs_ps(v[j]), amax);
+        }
+        let amax = _mm512_reduce_max_ps(amax);
+        let (q, bs16, bs32) = (
+            &mut qs[b * QK_K..(b + 1) * QK_K],
+            &mut b16[b * 16..(b + 1) * 16],
+            &mut b32[b * 8..(b + 1) * 8],
+        );
+        if amax == 0.0 {
+            q.fill(0);
+            bs16.fill(0);
+            bs32.fill(0);
+            d[b] = 0.0;
+            continue;
+        }
+        let target = _mm512_set1_ps(amax);
+        let mut max = 0f32;
+        for j in 0..16 {
+            let hit = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(_mm512_abs_ps(v[j]), target);
+            if hit != 0 {
+                max = x[b * QK_K + 16 * j + hit.trailing_zeros() as usize];
+                break;
+            }
+        }
+        let iscale = -127f32 / max;
+        let is = _mm512_set1_ps(iscale);
+        for j in 0..16 {
+            let r = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(is, v[j]), magic), magic);
+            // `as i8` of these whole numbers in -127..=127 (of NaN: 0, as
+            // the low byte of cvtt's 0x80000000); sums of the bytes stored.
+            let q8 = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(r));
+            _mm_storeu_si128(q.as_mut_ptr().add(16 * j) as *mut _, q8);
+            bs16[j] = _mm512_reduce_add_epi32(_mm512_cvtepi8_epi32(q8));
+        }
+        for j in 0..8 {
+            bs32[j] = (bs16[2 * j] + bs16[2 * j + 1]) as i16;
+        }
+        d[b] = 1.0 / iscale;
+    }
+}
+
 /// Rows of activations handled together (weights unpacked once for all).
 const MR: usize = 8;
 
