@@ -496,13 +496,19 @@ mod tests {
         assert_eq!(split_name(Path::new("model.gguf")), None);
     }
 
+    /// A GGUF v3 header: magic, version, tensor count, metadata key count.
+    fn header(tensors: u64, keys: u64) -> Vec<u8> {
+        let mut b = b"GGUF".to_vec();
+        b.extend(3u32.to_le_bytes());
+        b.extend(tensors.to_le_bytes());
+        b.extend(keys.to_le_bytes());
+        b
+    }
+
     /// A GGUF v3 file: no metadata, one tensor of `dims` (innermost first,
     /// as stored) and `dtype`, then `data` after the aligned header.
     fn gguf_with_tensor(dims: &[u64], dtype: u32, data: &[u8]) -> Vec<u8> {
-        let mut b = b"GGUF".to_vec();
-        b.extend(3u32.to_le_bytes());
-        b.extend(1u64.to_le_bytes());
-        b.extend(0u64.to_le_bytes());
+        let mut b = header(1, 0);
         b.extend(1u64.to_le_bytes());
         b.push(b'w');
         b.extend((dims.len() as u32).to_le_bytes());
@@ -568,10 +574,7 @@ mod tests {
     #[test]
     fn a_zero_alignment_is_an_error() {
         for (ty, value) in [(4u32, &[0u8; 4][..]), (0, &[0]), (3, &[0, 0])] {
-            let mut b = b"GGUF".to_vec();
-            b.extend(3u32.to_le_bytes());
-            b.extend(0u64.to_le_bytes());
-            b.extend(3u64.to_le_bytes());
+            let mut b = header(0, 3);
             // A string array before the key, to be walked past.
             b.extend(4u64.to_le_bytes());
             b.extend(b"toks");
@@ -592,10 +595,7 @@ mod tests {
             assert!(e.contains("metadata key `general.alignment` is 0"), "{e}");
         }
         // A later non-zero value wins, as in candle's map.
-        let mut b = b"GGUF".to_vec();
-        b.extend(3u32.to_le_bytes());
-        b.extend(0u64.to_le_bytes());
-        b.extend(2u64.to_le_bytes());
+        let mut b = header(0, 2);
         for v in [0u32, 64] {
             b.extend(17u64.to_le_bytes());
             b.extend(b"general.alignment");
@@ -629,19 +629,13 @@ mod tests {
     #[test]
     fn huge_string_and_array_lengths_are_errors() {
         // A metadata key whose length claims 2^40 bytes.
-        let mut b = b"GGUF".to_vec();
-        b.extend(3u32.to_le_bytes());
-        b.extend(0u64.to_le_bytes());
-        b.extend(1u64.to_le_bytes());
+        let mut b = header(0, 1);
         b.extend((1u64 << 40).to_le_bytes());
         b.extend([0; 16]);
         let e = open_err(&b);
         assert!(e.contains("cannot read the GGUF header"), "{e}");
         // An array of 2^40 u8 values.
-        let mut b = b"GGUF".to_vec();
-        b.extend(3u32.to_le_bytes());
-        b.extend(0u64.to_le_bytes());
-        b.extend(1u64.to_le_bytes());
+        let mut b = header(0, 1);
         b.extend(1u64.to_le_bytes());
         b.push(b'k');
         b.extend(9u32.to_le_bytes());
