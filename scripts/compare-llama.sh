@@ -7,6 +7,9 @@
 #   ROUNDS=3 bash scripts/compare-llama.sh [THREADS]   (default 2 threads, 3 rounds)
 #   MODEL=gemma-3-270m-q4_k_m bash scripts/compare-llama.sh   (another catalog model)
 #   BEFORE=0 ...   skips the column on candle's kernels (slow for Q5_0 models)
+#   DICH_KERNELS=avx2 ...   both engines on AVX2+FMA only, on an AVX-512
+#                  machine: dich's AVX2 kernels against llama.cpp built
+#                  with LLAMA_SIMD=avx2 (venv-llama-avx2)
 #
 # Installs llama-cpp-python into $DICH_HOME/venv-llama on first use
 # (scripts/setup-llama-cpp.sh, a local build from PyPI, several minutes).
@@ -14,6 +17,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-2}"
 home="${DICH_HOME:-$HOME/.cache/dich}"
+venv="$home/venv-llama"
+if [ "${DICH_KERNELS:-}" = avx2 ]; then
+  export LLAMA_SIMD=avx2
+  venv="$home/venv-llama-avx2"
+fi
 bash scripts/setup-llama-cpp.sh >&2
 cargo build --release --quiet
 work="$(mktemp -d)"
@@ -38,7 +46,7 @@ for r in $(seq 1 "$rounds"); do
   else
     mv "$work/dich.0.json" "$work/dich.1.json"
   fi
-  "$home/venv-llama/bin/python" scripts/llama-compare.py --model "$model" \
+  "$venv/bin/python" scripts/llama-compare.py --model "$model" \
     --threads "$threads" --prompts "$work/prompts.json" --gen 64 --repeats 1 \
     --format json > "$work/llama.$r.json"
   # The same build on candle's own quantized kernels (the state before

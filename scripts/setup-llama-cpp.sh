@@ -16,6 +16,9 @@
 #   LLAMA_CPP_PYTHON_VERSION  override the pinned version below
 #   PYTHON                    interpreter used to create the venv (default: python3)
 #   CMAKE_ARGS_EXTRA          extra CMake flags appended to the ones below
+#   LLAMA_SIMD=avx2           build for AVX2+FMA only (no AVX-512), into
+#                             venv-llama-avx2: the comparison partner of
+#                             `DICH_KERNELS=avx2` on an AVX-512 machine
 #
 # Idempotent: if the venv already imports llama_cpp, prints its version and
 # exits 0. Delete the venv directory to force a rebuild.
@@ -28,6 +31,9 @@ VERSION="${LLAMA_CPP_PYTHON_VERSION:-$PINNED_VERSION}"
 
 DICH_HOME="${DICH_HOME:-$HOME/.cache/dich}"
 VENV="$DICH_HOME/venv-llama"
+if [ "${LLAMA_SIMD:-}" = avx2 ]; then
+    VENV="$DICH_HOME/venv-llama-avx2"
+fi
 PYTHON="${PYTHON:-python3}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 1)}"
 
@@ -70,7 +76,10 @@ trap 'rm -rf "$BUILD_TMP"' EXIT
 # AMX and AVX512-BF16 runs): build for the CPU's vector extensions
 # explicitly, without those two.
 TARGET="-DGGML_NATIVE=ON"
-if grep -q -w amx_tile /proc/cpuinfo 2>/dev/null; then
+if [ "${LLAMA_SIMD:-}" = avx2 ]; then
+    TARGET="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF"
+    log "LLAMA_SIMD=avx2: building for AVX2+FMA only"
+elif grep -q -w amx_tile /proc/cpuinfo 2>/dev/null; then
     TARGET="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX_VNNI=ON -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AVX512_BF16=OFF"
     log "AMX CPU: building without AMX and AVX512-BF16 (the native build crashes here)"
 fi

@@ -17,14 +17,17 @@ pub fn has_avx2() -> bool {
 }
 
 /// Whether this CPU has AVX-512 F/BW/VL with VNNI (checked once): the int8
-/// dot-product kernels (`kquant`, `marian::igemm`) need it.
+/// dot-product kernels (`kquant`, `marian::igemm`) need it. `DICH_KERNELS=avx2`
+/// answers no, so that an AVX-512 machine runs (and measures) the AVX2 path
+/// that CPUs without AVX-512 take.
 pub fn has_avx512_vnni() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         use std::sync::OnceLock;
         static OK: OnceLock<bool> = OnceLock::new();
         *OK.get_or_init(|| {
-            is_x86_feature_detected!("avx512f")
+            std::env::var("DICH_KERNELS").map_or(true, |v| v != "avx2")
+                && is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512bw")
                 && is_x86_feature_detected!("avx512vl")
                 && is_x86_feature_detected!("avx512vnni")
@@ -54,6 +57,33 @@ macro_rules! dispatch {
             $body($($arg),*)
         }
     };
+}
+
+/// The largest magnitude in `x` (NaN ignored; 0 when every value is 0 or
+/// NaN) and the first value that has it (0 when that magnitude is 0): what
+/// a left fold keeping the strictly larger magnitude gives. Computed as a
+/// maximum over eight lanes, which vectorizes (a maximum is exact, so the
+/// lanes cannot change it), then a search for its first occurrence.
+pub fn max_magnitude(x: &[f32]) -> (f32, f32) {
+    let mut lanes = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            let b = v.abs();
+            *l = if b > *l { b } else { *l };
+        }
+    }
+    for &v in rest {
+        let b = v.abs();
+        lanes[0] = if b > lanes[0] { b } else { lanes[0] };
+    }
+    let amax = lanes.iter().fold(0f32, |a, &b| if b > a { b } else { a });
+    if amax == 0.0 {
+        return (0.0, 0.0);
+    }
+    let first = x.iter().copied().find(|v| v.abs() == amax).unwrap_or(0.0);
+    (amax, first)
 }
 
 pub(crate) const EXP_LO: f32 = -87.336_54;
@@ -299,6 +329,48 @@ mod tests {
             x += 0.0137;
         }
         assert!(worst < 5e-7, "relative error {worst}");
+    }
+
+    #[test]
+    fn max_magnitude_is_the_sequential_fold() {
+        // The fold it replaces: the first value of strictly largest magnitude.
+        let fold = |x: &[f32]| {
+            let first = x
+                .iter()
+                .fold(0f32, |a, &v| if v.abs() > a.abs() { v } else { a });
+            (first.abs(), first)
+        };
+        let mut cases: Vec<Vec<f32>> = vec![
+            vec![],
+            vec![0.0; 13],
+            vec![-0.0, 0.0, -0.0],
+            vec![f32::NAN; 9],
+            vec![1.0, -3.0, 3.0, 2.0],
+            vec![1.0, 3.0, -3.0, 2.0],
+            vec![f32::NAN, -2.0, 2.0, f32::NAN],
+            vec![1.0, f32::NEG_INFINITY, f32::INFINITY],
+            vec![0.5, -0.0, f32::INFINITY, f32::NAN, -7.0],
+        ];
+        let mut state = 12345u32;
+        for len in [1usize, 7, 8, 9, 31, 32, 33, 256] {
+            let v: Vec<f32> = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    // Few distinct magnitudes, both signs: many ties.
+                    ((state >> 16) % 9) as f32 - 4.0
+                })
+                .collect();
+            cases.push(v);
+        }
+        for x in &cases {
+            let (amax, first) = max_magnitude(x);
+            let (want_amax, want_first) = fold(x);
+            assert_eq!(
+                (amax.to_bits(), first.to_bits()),
+                (want_amax.to_bits(), want_first.to_bits()),
+                "{x:?}"
+            );
+        }
     }
 
     #[test]

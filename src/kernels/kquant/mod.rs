@@ -201,8 +201,7 @@ fn quantize_row_body(x: &[f32], d: &mut [f32], qs: &mut [i8], b16: &mut [i32], b
         .enumerate()
     {
         // The value of largest magnitude (the first one on ties), as ggml.
-        let amax = xs.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let max = xs.iter().copied().find(|v| v.abs() == amax).unwrap_or(0.0);
+        let (amax, max) = crate::kernels::vecmath::max_magnitude(xs);
         let bs16 = &mut b16[bi * 16..(bi + 1) * 16];
         let bs32 = &mut b32[bi * 8..(bi + 1) * 8];
         if amax == 0.0 {

@@ -35,6 +35,7 @@ use candle_core::quantized::GgmlDType;
 use half::f16;
 
 use super::kquant::scale_min_k4;
+use super::vecmath::max_magnitude;
 use super::SendPtr;
 use crate::util::bytes::Bytes;
 
@@ -213,7 +214,7 @@ impl Q8Blocks {
         {
             let (scale, inv) = match mode {
                 ActQuant::Blocks32 => {
-                    let amax = xg.iter().fold(0f32, |a, v| a.max(v.abs()));
+                    let (amax, _) = max_magnitude(xg);
                     let scale = amax / 127.0;
                     let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
                     // The scale the products use is stored as f16.
@@ -221,9 +222,7 @@ impl Q8Blocks {
                 }
                 ActQuant::Blocks256 => {
                     // The signed value of largest magnitude maps to -127.
-                    let max = xg
-                        .iter()
-                        .fold(0f32, |a, &v| if v.abs() > a.abs() { v } else { a });
+                    let (_, max) = max_magnitude(xg);
                     if max == 0.0 {
                         (0.0, 0.0)
                     } else {
