@@ -30,6 +30,7 @@ pub(super) unsafe fn tile<const C: usize, const R: usize>(
     let signed = matches!(ty, BlockType::Q6K);
     let has_min = ty.has_min();
     let mp = x.m + 7;
+    let eights: &[i8] = if R == 8 { x.eights() } else { &[] };
     let mut acc = [[_mm256_setzero_ps(); R]; C];
     // The offsets, row `i` in lane `i`.
     let mut off = [_mm256_setzero_ps(); C];
@@ -90,8 +91,8 @@ pub(super) unsafe fn tile<const C: usize, const R: usize>(
                 }
                 let wa = if signed { _mm256_sign_epi8(wv, wv) } else { wv };
                 for i in 0..R {
-                    let at = (r0 + i) * k + sb * QK;
-                    let xv = _mm256_loadu_si256(x.qs.as_ptr().add(at) as *const __m256i);
+                    let at = x.block_ptr::<R>(eights, r0, i, sb);
+                    let xv = _mm256_loadu_si256(at as *const __m256i);
                     let xs = if signed { _mm256_sign_epi8(xv, wv) } else { xv };
                     let li = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, xs), scv);
                     lanes[j][i] = _mm256_add_epi32(lanes[j][i], li);

@@ -159,6 +159,8 @@ pub struct Q8Blocks {
     quad: Vec<i32>,
     /// `[m][k]`
     qs: Vec<i8>,
+    /// [`Self::eights`], made on first use.
+    eights: std::sync::OnceLock<Vec<i8>>,
 }
 
 /// How activations are quantized for a weight type, as llama.cpp does for
@@ -271,6 +273,49 @@ impl Q8Blocks {
             it,
             quad,
             qs,
+            eights: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// `qs` of each whole group of eight rows (`[m / 8][k / 32][8][32]`):
+    /// a 32-value block of the eight rows side by side, so that an
+    /// eight-row tile reads them at fixed offsets from one address.
+    pub(super) fn eights(&self) -> &[i8] {
+        self.eights.get_or_init(|| {
+            let (groups, kb) = (self.m / 8, self.k / QK);
+            let mut e = vec![0i8; groups * 8 * self.k];
+            for g in 0..groups {
+                for b in 0..kb {
+                    for i in 0..8 {
+                        let from = (g * 8 + i) * self.k + b * QK;
+                        let to = ((g * kb + b) * 8 + i) * QK;
+                        e[to..to + QK].copy_from_slice(&self.qs[from..from + QK]);
+                    }
+                }
+            }
+            e
+        })
+    }
+
+    /// Where row `r0 + i`'s 32-value block `b` lies: in `eights` (from
+    /// [`Self::eights`]) for an eight-row tile (`R == 8`, `r0` a multiple
+    /// of 8), else in `qs`. The address is in bounds for `r0 + R <= m`,
+    /// `i < R` and `b < k / 32`, which the tiles' callers ensure.
+    #[inline(always)]
+    pub(super) fn block_ptr<const R: usize>(
+        &self,
+        eights: &[i8],
+        r0: usize,
+        i: usize,
+        b: usize,
+    ) -> *const i8 {
+        if R == 8 {
+            let kb = self.k / QK;
+            eights
+                .as_ptr()
+                .wrapping_add(((r0 / 8 * kb + b) * 8 + i) * QK)
+        } else {
+            self.qs.as_ptr().wrapping_add((r0 + i) * self.k + b * QK)
         }
     }
 }
