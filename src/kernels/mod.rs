@@ -25,3 +25,20 @@ impl SendPtr {
         self.0
     }
 }
+
+/// A raw pointer handed to pool workers that write disjoint parts.
+pub(crate) struct SyncPtr<T>(pub(crate) *mut T);
+impl<T> Clone for SyncPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SyncPtr<T> {}
+// SAFETY: only used to give workers disjoint parts of one buffer.
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+impl<T> SyncPtr<T> {
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}

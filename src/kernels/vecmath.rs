@@ -78,6 +78,12 @@ pub fn max_magnitude(x: &[f32]) -> (f32, f32) {
         let b = v.abs();
         lanes[0] = if b > lanes[0] { b } else { lanes[0] };
     }
+    magnitude_of_lanes(&lanes, x)
+}
+
+/// [`max_magnitude`] of `x` from its eight lanes' maximums (each lane
+/// `max(|v|, lane)` from 0, NaN never taken; a SIMD register gives the same).
+pub fn magnitude_of_lanes(lanes: &[f32; 8], x: &[f32]) -> (f32, f32) {
     let amax = lanes.iter().fold(0f32, |a, &b| if b > a { b } else { a });
     if amax == 0.0 {
         return (0.0, 0.0);

@@ -29,6 +29,7 @@
 // Kernel code indexes rows, sub-blocks and lanes side by side.
 #![allow(clippy::needless_range_loop)]
 
+use super::SyncPtr;
 use candle_core::quantized::{GgmlDType, QTensor};
 use half::f16;
 
@@ -161,23 +162,6 @@ impl Q8Rows {
         } else {
             candle_core::utils::barrier_pool().execute_chunked(m, run);
         }
-    }
-}
-
-/// A raw pointer handed to pool workers that write disjoint parts.
-struct SyncPtr<T>(*mut T);
-impl<T> Clone for SyncPtr<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<T> Copy for SyncPtr<T> {}
-// SAFETY: only used to give workers disjoint parts of one buffer.
-unsafe impl<T> Send for SyncPtr<T> {}
-unsafe impl<T> Sync for SyncPtr<T> {}
-impl<T> SyncPtr<T> {
-    fn get(self) -> *mut T {
-        self.0
     }
 }
 

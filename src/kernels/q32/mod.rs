@@ -35,8 +35,7 @@ use candle_core::quantized::GgmlDType;
 use half::f16;
 
 use super::kquant::scale_min_k4;
-use super::vecmath::max_magnitude;
-use super::SendPtr;
+use super::{SendPtr, SyncPtr};
 use crate::util::bytes::Bytes;
 
 /// Values per block.
@@ -206,49 +205,29 @@ impl Q8Blocks {
         let kb = k / QK;
         let mut d = vec![0f32; m * kb];
         let mut s = vec![0f32; m * kb];
+        let mut sums = vec![0i32; m * kb];
         let mut quad = vec![0i32; m * k / 4];
         let mut qs = vec![0i8; m * k];
-        let subs = group / QK;
-        for (g, (xg, qg)) in x
-            .chunks_exact(group)
-            .zip(qs.chunks_exact_mut(group))
-            .enumerate()
-        {
-            let (scale, inv) = match mode {
-                ActQuant::Blocks32 => {
-                    let (amax, _) = max_magnitude(xg);
-                    let scale = amax / 127.0;
-                    let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
-                    // The scale the products use is stored as f16.
-                    (f16::from_f32(scale).to_f32(), inv)
+        let ptrs = (
+            SyncPtr(d.as_mut_ptr()),
+            SyncPtr(s.as_mut_ptr()),
+            SyncPtr(sums.as_mut_ptr()),
+            SyncPtr(quad.as_mut_ptr()),
+            SyncPtr(qs.as_mut_ptr()),
+        );
+        quant::rows(x, m, k, mode, |r| {
+            // SAFETY: `quant::rows` asks for each row once; these are that
+            // row's disjoint parts of the five buffers, sized above.
+            unsafe {
+                quant::RowOut {
+                    d: std::slice::from_raw_parts_mut(ptrs.0.get().add(r * kb), kb),
+                    s: std::slice::from_raw_parts_mut(ptrs.1.get().add(r * kb), kb),
+                    sums: std::slice::from_raw_parts_mut(ptrs.2.get().add(r * kb), kb),
+                    quad: std::slice::from_raw_parts_mut(ptrs.3.get().add(r * k / 4), k / 4),
+                    qs: std::slice::from_raw_parts_mut(ptrs.4.get().add(r * k), k),
                 }
-                ActQuant::Blocks256 => {
-                    // The signed value of largest magnitude maps to -127.
-                    let (_, max) = max_magnitude(xg);
-                    if max == 0.0 {
-                        (0.0, 0.0)
-                    } else {
-                        let iscale = -127.0 / max;
-                        (1.0 / iscale, iscale)
-                    }
-                }
-            };
-            for (t, (xb, qb)) in xg.chunks_exact(QK).zip(qg.chunks_exact_mut(QK)).enumerate() {
-                let mut sum = 0i32;
-                for (q, &v) in qb.iter_mut().zip(xb) {
-                    let r = nearest((v * inv).clamp(-127.0, 127.0)) as i8;
-                    *q = r;
-                    sum += r as i32;
-                }
-                let i = g * subs + t;
-                d[i] = scale;
-                s[i] = match mode {
-                    // llama.cpp keeps Q8_1's `d * sum` as f16 too.
-                    ActQuant::Blocks32 => f16::from_f32(scale * sum as f32).to_f32(),
-                    ActQuant::Blocks256 => scale * sum as f32,
-                };
             }
-        }
+        });
         let mut st = vec![0f32; kb * (m + 7)];
         let mut dt = vec![0f32; kb * (m + 7)];
         let mut it = vec![0f32; kb * (m + 7)];
@@ -256,12 +235,8 @@ impl Q8Blocks {
             for b in 0..kb {
                 st[b * (m + 7) + r] = s[r * kb + b];
                 dt[b * (m + 7) + r] = d[r * kb + b];
-                let q = &qs[(r * kb + b) * QK..][..QK];
-                it[b * (m + 7) + r] = q.iter().map(|&v| v as i32).sum::<i32>() as f32;
+                it[b * (m + 7) + r] = sums[r * kb + b] as f32;
             }
-        }
-        for (o, q) in quad.iter_mut().zip(qs.chunks_exact(4)) {
-            *o = q.iter().map(|&v| v as i32).sum();
         }
         Self {
             m,
@@ -688,6 +663,7 @@ pub fn matmul_many_into(ws: &[&BlockMatrix], xs: &[&Q8Blocks], outs: &mut [&mut 
 
 #[cfg(target_arch = "x86_64")]
 mod ksimd;
+mod quant;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 #[cfg(target_arch = "x86_64")]
