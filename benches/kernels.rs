@@ -68,6 +68,22 @@ fn bench_q32(c: &mut Criterion) {
             });
         }
     }
+    // Gemma 3 270M's tied output matrix, 262144 x 640 in Q8_0 (178 MB): the
+    // weights stream from memory, where the shape above fits in a large L3.
+    let (n, k) = (262_144, 640);
+    let w = matrix(BlockType::Q8_0, n, k);
+    for m in [1usize, 8] {
+        let x: Vec<f32> = bytes(m * k, 11)
+            .iter()
+            .map(|&b| b as f32 / 64.0 - 2.0)
+            .collect();
+        let q = Q8Blocks::quantize(&x, m, k, BlockType::Q8_0.act_quant());
+        let mut out = vec![0f32; m * n];
+        g.throughput(Throughput::Elements((m * n * k) as u64));
+        g.bench_with_input(BenchmarkId::new("Q8_0-output", m), &m, |b, _| {
+            b.iter(|| matmul_into(&w, &q, &mut out))
+        });
+    }
     g.finish();
 }
 
