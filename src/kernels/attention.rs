@@ -1,5 +1,7 @@
 //! Causal grouped-query attention on the CPU, straight from a token-major
-//! key/value cache.
+//! key/value cache of f16 values (as llama.cpp keeps it: half the bytes of
+//! f32, and at decoding the cache is read whole every step; a batch of 8
+//! sequences read about half as many bytes of cache as of weights).
 //!
 //! Candle's generic path (repeat the KV heads, concatenate the cache, one
 //! masked matmul) copies the whole cache several times per layer and step;
@@ -35,14 +37,14 @@ impl AttnShape {
 /// - `out`: `[rows][num_heads][head_dim]`.
 ///
 /// Row `i` attends to positions `0..=cache_len - rows + i` (causal).
-pub fn causal_attention(shape: AttnShape, q: &[f32], k: &[f32], v: &[f32], out: &mut [f32]) {
+pub fn causal_attention(shape: AttnShape, q: &[f32], k: &[f16], v: &[f16], out: &mut [f32]) {
     causal_attention_many(shape, &[(q, k, v)], out)
 }
 
 /// [`causal_attention`] for several sequences at once, `(q, k, v)` each;
 /// `out` holds their output rows one after the other, in order. All
 /// (sequence, row, head) items go to the worker pool together.
-pub fn causal_attention_many(shape: AttnShape, seqs: &[(&[f32], &[f32], &[f32])], out: &mut [f32]) {
+pub fn causal_attention_many(shape: AttnShape, seqs: &[(&[f32], &[f16], &[f16])], out: &mut [f32]) {
     causal_attention_many_windowed(shape, None, seqs, out)
 }
 
@@ -52,7 +54,7 @@ pub fn causal_attention_many(shape: AttnShape, seqs: &[(&[f32], &[f32], &[f32])]
 pub fn causal_attention_many_windowed(
     shape: AttnShape,
     window: Option<usize>,
-    seqs: &[(&[f32], &[f32], &[f32])],
+    seqs: &[(&[f32], &[f16], &[f16])],
     out: &mut [f32],
 ) {
     let qd = shape.q_dim();
@@ -121,7 +123,10 @@ pub fn causal_attention_many_windowed(
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+use super::vecmath::has_f16c;
 use super::SendPtr;
+use half::f16;
 
 /// The query heads of one key/value group (`qg`, `[group][head_dim]`) of
 /// one row over the first `n` cached positions, into `out` (same layout).
@@ -137,14 +142,14 @@ fn attend_group(
     shape: AttnShape,
     g: usize,
     qg: &[f32],
-    k: &[f32],
-    v: &[f32],
+    k: &[f16],
+    v: &[f16],
     n: usize,
     scores: &mut Vec<f32>,
     out: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if super::vecmath::has_avx2() && shape.head_dim.is_multiple_of(16) {
+    if has_f16c() && shape.head_dim.is_multiple_of(16) {
         // SAFETY: the CPU has AVX2 and FMA; shapes were checked by the caller.
         unsafe { fast::attend_group(shape, g, qg, k, v, n, scores, out) };
         return;
@@ -157,8 +162,8 @@ fn attend_group_generic(
     shape: AttnShape,
     g: usize,
     qg: &[f32],
-    k: &[f32],
-    v: &[f32],
+    k: &[f16],
+    v: &[f16],
     n: usize,
     scores: &mut Vec<f32>,
     out: &mut [f32],
@@ -166,16 +171,25 @@ fn attend_group_generic(
     let d = shape.head_dim;
     let kvd = shape.kv_dim();
     let scale = 1.0 / (d as f32).sqrt();
+    // One cached key or value as f32 (exact: every f16 is an f32).
+    let mut row = vec![0f32; d];
+    let widen = |row: &mut [f32], from: &[f16]| {
+        for (r, h) in row.iter_mut().zip(from) {
+            *r = h.to_f32();
+        }
+    };
     for (qh, oh) in qg.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
         scores.clear();
         scores.resize(n, 0.0);
         for (t, s) in scores.iter_mut().enumerate() {
-            *s = super::vecmath::dot(qh, &k[t * kvd + g * d..][..d]) * scale;
+            widen(&mut row, &k[t * kvd + g * d..][..d]);
+            *s = super::vecmath::dot(qh, &row) * scale;
         }
         softmax(scores);
         oh.fill(0.0);
         for (t, &p) in scores.iter().enumerate() {
-            super::vecmath::axpy(oh, p, &v[t * kvd + g * d..][..d]);
+            widen(&mut row, &v[t * kvd + g * d..][..d]);
+            super::vecmath::axpy(oh, p, &row);
         }
     }
 }
@@ -214,6 +228,7 @@ fn softmax(s: &mut [f32]) {
 mod fast {
     use super::super::vecmath::{EXP_C1, EXP_C2, EXP_LO, EXP_P};
     use super::AttnShape;
+    use half::f16;
     use std::arch::x86_64::*;
 
     /// Heads computed together: a whole group of up to six (each key and
@@ -226,23 +241,29 @@ mod fast {
     /// How far ahead keys are prefetched.
     const PREFETCH_KEYS: usize = 16;
 
-    /// Prefetches the `d` floats at `p` (the address may lie past the cache:
-    /// prefetching never faults).
+    /// Prefetches the `d` halves at `p` (the address may lie past the
+    /// cache: prefetching never faults).
     #[inline(always)]
-    unsafe fn prefetch_row(p: *const f32, d: usize) {
-        for off in (0..d).step_by(16) {
+    unsafe fn prefetch_row(p: *const f16, d: usize) {
+        for off in (0..d).step_by(32) {
             _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off) as *const i8);
         }
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    /// Eight cached halves at `p` as f32 (exact).
+    #[inline(always)]
+    unsafe fn load8(p: *const f16) -> __m256 {
+        _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn attend_group(
         shape: AttnShape,
         g: usize,
         qg: &[f32],
-        k: &[f32],
-        v: &[f32],
+        k: &[f16],
+        v: &[f16],
         n: usize,
         scores: &mut Vec<f32>,
         out: &mut [f32],
@@ -351,12 +372,12 @@ mod fast {
     }
 
     /// `H` heads (`q`, `[H][d]`) over `n` keys and values of one group.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn block<const H: usize>(
         d: usize,
         kvd: usize,
         q: *const f32,
-        (k, v): (*const f32, *const f32),
+        (k, v): (*const f16, *const f16),
         n: usize,
         scores: &mut Vec<f32>,
         out: *mut f32,
@@ -374,8 +395,8 @@ mod fast {
             prefetch_row(k.wrapping_add((t + 1 + PREFETCH_KEYS) * kvd), d);
             let mut acc = [[_mm256_setzero_ps(); 2]; H];
             for c in (0..d).step_by(8) {
-                let x0 = _mm256_loadu_ps(k0.add(c));
-                let x1 = _mm256_loadu_ps(k1.add(c));
+                let x0 = load8(k0.add(c));
+                let x1 = load8(k1.add(c));
                 for h in 0..H {
                     let qv = _mm256_loadu_ps(q.add(h * d + c));
                     acc[h][0] = _mm256_fmadd_ps(qv, x0, acc[h][0]);
@@ -392,7 +413,7 @@ mod fast {
             let k0 = k.add(t * kvd);
             let mut acc = [_mm256_setzero_ps(); H];
             for c in (0..d).step_by(8) {
-                let x0 = _mm256_loadu_ps(k0.add(c));
+                let x0 = load8(k0.add(c));
                 for h in 0..H {
                     acc[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q.add(h * d + c)), x0, acc[h]);
                 }
@@ -426,7 +447,7 @@ mod fast {
                         prefetch_row(v.wrapping_add((t + PV_BLOCK) * kvd), d);
                     }
                     let vt = v.add(t * kvd + c);
-                    let (v0, v1) = (_mm256_loadu_ps(vt), _mm256_loadu_ps(vt.add(8)));
+                    let (v0, v1) = (load8(vt), load8(vt.add(8)));
                     for h in 0..H {
                         let p = _mm256_broadcast_ss(&*sp.add(h * n + t));
                         acc[h][0] = _mm256_fmadd_ps(p, v0, acc[h][0]);
@@ -454,13 +475,18 @@ mod tests {
         ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 
+    /// A cache's values as it keeps them.
+    fn halves(x: Vec<f32>) -> Vec<f16> {
+        x.into_iter().map(f16::from_f32).collect()
+    }
+
     /// `n` values in [-scale, scale).
     fn noise(seed: &mut u64, n: usize, scale: f32) -> Vec<f32> {
         (0..n).map(|_| lcg(seed) * scale).collect()
     }
 
     /// Plain f64 reference: scores, causal mask, softmax, weighted values.
-    fn reference(shape: AttnShape, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f32> {
+    fn reference(shape: AttnShape, q: &[f32], k: &[f16], v: &[f16]) -> Vec<f32> {
         let (d, h, kvh) = (shape.head_dim, shape.num_heads, shape.num_kv_heads);
         let rows = q.len() / (h * d);
         let len = k.len() / (kvh * d);
@@ -473,7 +499,7 @@ mod tests {
                     .map(|t| {
                         (0..d)
                             .map(|i| {
-                                q[(r * h + head) * d + i] as f64 * k[(t * kvh + g) * d + i] as f64
+                                q[(r * h + head) * d + i] as f64 * k[(t * kvh + g) * d + i].to_f64()
                             })
                             .sum::<f64>()
                             / (d as f64).sqrt()
@@ -484,7 +510,7 @@ mod tests {
                 let z: f64 = e.iter().sum();
                 for i in 0..d {
                     let acc: f64 = (0..n)
-                        .map(|t| e[t] / z * v[(t * kvh + g) * d + i] as f64)
+                        .map(|t| e[t] / z * v[(t * kvh + g) * d + i].to_f64())
                         .sum();
                     out[(r * h + head) * d + i] = acc as f32;
                 }
@@ -503,8 +529,8 @@ mod tests {
         let mut seed = 7u64;
         for (rows, len) in [(1, 1), (1, 37), (5, 5), (9, 40), (64, 300)] {
             let q = noise(&mut seed, rows * 6 * 20, 1.0);
-            let k = noise(&mut seed, len * 2 * 20, 3.0);
-            let v = noise(&mut seed, len * 2 * 20, 1.0);
+            let k = halves(noise(&mut seed, len * 2 * 20, 3.0));
+            let v = halves(noise(&mut seed, len * 2 * 20, 1.0));
             let mut out = vec![0f32; q.len()];
             causal_attention(shape, &q, &k, &v, &mut out);
             let want = reference(shape, &q, &k, &v);
@@ -530,8 +556,8 @@ mod tests {
             let mut seed = 17u64;
             for (rows, len) in [(1, 1), (1, 37), (6, 6), (9, 40)] {
                 let q = noise(&mut seed, rows * heads * d, 1.0);
-                let k = noise(&mut seed, len * kv * d, 2.0);
-                let v = noise(&mut seed, len * kv * d, 1.0);
+                let k = halves(noise(&mut seed, len * kv * d, 2.0));
+                let v = halves(noise(&mut seed, len * kv * d, 1.0));
                 let mut out = vec![0f32; q.len()];
                 causal_attention(shape, &q, &k, &v, &mut out);
                 let want = reference(shape, &q, &k, &v);
@@ -558,8 +584,8 @@ mod tests {
         let mut seed = 23u64;
         for n in [1usize, 2, 7, 8, 9, 33, 300] {
             let q = noise(&mut seed, 6 * 128, 1.0);
-            let k = noise(&mut seed, n * 256, 3.0);
-            let v = noise(&mut seed, n * 256, 1.0);
+            let k = halves(noise(&mut seed, n * 256, 3.0));
+            let v = halves(noise(&mut seed, n * 256, 1.0));
             let mut scores = Vec::new();
             let mut a = vec![0f32; 6 * 128];
             let mut b = vec![0f32; 6 * 128];
@@ -581,8 +607,8 @@ mod tests {
         let len = 50;
         let rows = 8;
         let q = noise(&mut seed, rows * 4 * 16, 1.0);
-        let k = noise(&mut seed, len * 16, 1.0);
-        let v = noise(&mut seed, len * 16, 1.0);
+        let k = halves(noise(&mut seed, len * 16, 1.0));
+        let v = halves(noise(&mut seed, len * 16, 1.0));
         let mut all = vec![0f32; q.len()];
         causal_attention(shape, &q, &k, &v, &mut all);
         // The last row alone, against the same cache: bit for bit the same.
@@ -602,8 +628,8 @@ mod tests {
         let mut seed = 17u64;
         let (len, rows, window) = (40, 3, 8);
         let q = noise(&mut seed, rows * 64, 1.0);
-        let k = noise(&mut seed, len * 16, 1.0);
-        let v = noise(&mut seed, len * 16, 1.0);
+        let k = halves(noise(&mut seed, len * 16, 1.0));
+        let v = halves(noise(&mut seed, len * 16, 1.0));
         let mut windowed = vec![0f32; q.len()];
         causal_attention_many_windowed(shape, Some(window), &[(&q, &k, &v)], &mut windowed);
         // Row r sits at position len - rows + r: plain attention over the
@@ -640,11 +666,11 @@ mod tests {
         let mut data = Vec::new();
         for (rows, len) in [(1usize, 30usize), (3, 3), (1, 1), (7, 90)] {
             let q = noise(&mut seed, rows * 32, 1.0);
-            let k = noise(&mut seed, len * 16, 1.0);
-            let v = noise(&mut seed, len * 16, 1.0);
+            let k = halves(noise(&mut seed, len * 16, 1.0));
+            let v = halves(noise(&mut seed, len * 16, 1.0));
             data.push((q, k, v));
         }
-        let seqs: Vec<(&[f32], &[f32], &[f32])> = data
+        let seqs: Vec<(&[f32], &[f16], &[f16])> = data
             .iter()
             .map(|(q, k, v)| (q.as_slice(), k.as_slice(), v.as_slice()))
             .collect();

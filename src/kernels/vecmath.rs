@@ -16,6 +16,15 @@ pub fn has_avx2() -> bool {
     *OK.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
 }
 
+/// Whether this CPU has AVX2, FMA and F16C (checked once): the kernels that
+/// read f16 values (the attention's key/value cache, block scales).
+#[cfg(target_arch = "x86_64")]
+pub fn has_f16c() -> bool {
+    use std::sync::OnceLock;
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(|| has_avx2() && is_x86_feature_detected!("f16c"))
+}
+
 /// Whether this CPU has AVX-512 F/BW/VL with VNNI (checked once): the int8
 /// dot-product kernels (`kquant`, `marian::igemm`) need it. `DICH_KERNELS=avx2`
 /// answers no, so that an AVX-512 machine runs (and measures) the AVX2 path

@@ -5,6 +5,7 @@
 //! every sentence from a copy.
 
 use candle_core::{Device, Tensor};
+use half::f16;
 
 use super::Result;
 
@@ -24,7 +25,11 @@ pub struct KvCache {
 
 #[derive(Debug, Clone)]
 pub(crate) enum LayerKv {
-    Host { k: Vec<f32>, v: Vec<f32> },
+    /// Keys and values as f16, token-major (see [`crate::kernels::attention`]).
+    Host {
+        k: Vec<f16>,
+        v: Vec<f16>,
+    },
     Device(Option<(Tensor, Tensor)>),
 }
 
@@ -65,7 +70,7 @@ impl KvCache {
         self.layers
             .iter()
             .map(|l| match l {
-                LayerKv::Host { k, v } => ((k.len() + v.len()) * 4) as u64,
+                LayerKv::Host { k, v } => ((k.len() + v.len()) * 2) as u64,
                 LayerKv::Device(Some((k, v))) => {
                     ((k.elem_count() + v.elem_count()) * k.dtype().size_in_bytes()) as u64
                 }

@@ -119,9 +119,7 @@ impl BlockType {
 pub fn supported() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::sync::OnceLock;
-        static OK: OnceLock<bool> = OnceLock::new();
-        *OK.get_or_init(|| super::vecmath::has_avx2() && is_x86_feature_detected!("f16c"))
+        super::vecmath::has_f16c()
     }
     #[cfg(not(target_arch = "x86_64"))]
     false

@@ -309,7 +309,13 @@ mod tests {
                 }
             }
             for (j, &s) in b.quad.iter().enumerate() {
-                assert_eq!(s, b.qs[4 * j..4 * j + 4].iter().map(|&v| v as i32).sum::<i32>());
+                assert_eq!(
+                    s,
+                    b.qs[4 * j..4 * j + 4]
+                        .iter()
+                        .map(|&v| v as i32)
+                        .sum::<i32>()
+                );
             }
         }
     }

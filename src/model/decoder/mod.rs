@@ -15,6 +15,8 @@ use candle_core::quantized::QTensor;
 use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
 use candle_transformers::quantized_nn::RmsNorm;
 use candle_transformers::utils::repeat_kv;
+use half::f16;
+use half::slice::HalfFloatSliceExt;
 
 use super::causal::{CausalLm, KvCache, LayerKv};
 use crate::format::gguf::GgufFile;
@@ -612,9 +614,18 @@ pub fn argmax(logits: &Tensor) -> Result<u32> {
     Ok(logits.argmax(D::Minus1)?.to_scalar::<u32>()?)
 }
 
+/// Appends `x` to a key/value cache as f16 (round to nearest even; F16C
+/// where the CPU has it).
+fn append_halves(cache: &mut Vec<f16>, x: &[f32]) {
+    let at = cache.len();
+    cache.resize(at + x.len(), f16::ZERO);
+    cache[at..].convert_from_f32_slice(x);
+}
+
 /// Appends each sequence's new keys and values (its rows of `k` and `v`,
-/// stacked in batch order) to its host cache for `layer`, then computes
-/// causal attention of its rows of `q` over its whole cache into `out`.
+/// stacked in batch order, as f16) to its host cache for `layer`, then
+/// computes causal attention of its rows of `q` over its whole cache into
+/// `out`.
 #[allow(clippy::too_many_arguments)]
 fn append_and_attend(
     shape: AttnShape,
@@ -633,8 +644,8 @@ fn append_and_attend(
         let LayerKv::Host { k: kc, v: vc } = &mut cache.layers[layer] else {
             candle_core::bail!("a device key/value cache reached the CPU path");
         };
-        kc.extend_from_slice(&k[row * kvd..(row + n) * kvd]);
-        vc.extend_from_slice(&v[row * kvd..(row + n) * kvd]);
+        append_halves(kc, &k[row * kvd..(row + n) * kvd]);
+        append_halves(vc, &v[row * kvd..(row + n) * kvd]);
         row += n;
     }
     let mut seqs = Vec::with_capacity(batch.len());
