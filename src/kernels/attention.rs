@@ -88,7 +88,7 @@ pub fn causal_attention_many_windowed(
         work_units += rows * shape.num_heads * cache_len;
     }
     assert_eq!(out.len(), out_rows * qd, "attention output size");
-    let out_ptr = SendPtr(out.as_mut_ptr());
+    let out_ptr = SyncPtr(out.as_mut_ptr());
     let group = shape.num_heads / shape.num_kv_heads;
     let work = |range: std::ops::Range<usize>| {
         let mut scores = Vec::new();
@@ -125,7 +125,7 @@ pub fn causal_attention_many_windowed(
 
 #[cfg(target_arch = "x86_64")]
 use super::vecmath::has_f16c;
-use super::SendPtr;
+use super::SyncPtr;
 use half::f16;
 
 /// The query heads of one key/value group (`qg`, `[group][head_dim]`) of
@@ -150,7 +150,8 @@ fn attend_group(
 ) {
     #[cfg(target_arch = "x86_64")]
     if has_f16c() && shape.head_dim.is_multiple_of(16) {
-        // SAFETY: the CPU has AVX2 and FMA; shapes were checked by the caller.
+        // SAFETY: the CPU has AVX2, FMA and F16C; shapes were checked by the
+        // caller.
         unsafe { fast::attend_group(shape, g, qg, k, v, n, scores, out) };
         return;
     }

@@ -13,19 +13,6 @@ pub mod q32;
 pub mod sgemm;
 pub mod vecmath;
 
-/// An output pointer handed to pool workers that each write their own
-/// disjoint part of it.
-#[derive(Clone, Copy)]
-pub(crate) struct SendPtr(pub(crate) *mut f32);
-// SAFETY: only used to give pool workers disjoint slices of one buffer.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-impl SendPtr {
-    pub(crate) fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// A raw pointer handed to pool workers that write disjoint parts.
 pub(crate) struct SyncPtr<T>(pub(crate) *mut T);
 impl<T> Clone for SyncPtr<T> {

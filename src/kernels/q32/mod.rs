@@ -35,7 +35,7 @@ use candle_core::quantized::GgmlDType;
 use half::f16;
 
 use super::kquant::scale_min_k4;
-use super::{SendPtr, SyncPtr};
+use super::SyncPtr;
 use crate::util::bytes::Bytes;
 
 /// Values per block.
@@ -628,7 +628,7 @@ pub fn matmul_many_into(ws: &[&BlockMatrix], xs: &[&Q8Blocks], outs: &mut [&mut 
         }
         return;
     }
-    let ptrs: Vec<SendPtr> = outs.iter_mut().map(|o| SendPtr(o.as_mut_ptr())).collect();
+    let ptrs: Vec<SyncPtr<f32>> = outs.iter_mut().map(|o| SyncPtr(o.as_mut_ptr())).collect();
     let mut starts = Vec::with_capacity(ws.len());
     let mut total = 0;
     for w in ws {
