@@ -3,17 +3,19 @@
 //! forward passes go through a lane of one [`Batcher`].
 //!
 //! How it decides: the records are taken in the run's order (language pair,
-//! then longest first). A worker takes the next record as soon as it is free
-//! and joins the batch with a new lane; when every document in flight has a
-//! request parked (a sentence's prompt to feed, a token to decode, a
-//! paragraph's context), one forward pass serves them all, so a newcomer's
-//! prompt is fed in the same pass as the others' decoding steps. A
-//! document's sentences stay in order (each one's context is the previous
-//! exchange), so the batch is filled across documents. A document leaves
-//! the batch when its translation is done, before its pairs are scored and
-//! its summary made, so that work never holds the others back. Each pair's
-//! instruction prefix is computed once and copied into every document's
-//! translator, as on the one-at-a-time path.
+//! then longest first). B translation slots are shared by B + 2 workers: a
+//! worker that holds a slot takes the next record and joins the batch with
+//! a new lane; when every document in flight has a request parked (a
+//! sentence's prompt to feed, a token to decode, a paragraph's context),
+//! one forward pass serves them all, so a newcomer's prompt is fed in the
+//! same pass as the others' decoding steps. A document's sentences stay in
+//! order (each one's context is the previous exchange), so the batch is
+//! filled across documents. A document leaves the batch and gives its slot
+//! back when its translation is done, before its pairs are scored and its
+//! summary made: that work never holds the others back, and a spare worker
+//! starts the next record at once, so the batch stays full meanwhile. Each
+//! pair's instruction prefix is computed once and copied into every
+//! document's translator, as on the one-at-a-time path.
 //!
 //! Nothing about a record depends on what else is in flight: the kernels
 //! are batch-invariant, samplers are seeded per sentence, and a document's
@@ -24,8 +26,8 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Instant;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use super::input::{Record, RecordError};
 use super::process::{complete_record, panic_error, translate_record};
@@ -50,6 +52,55 @@ pub fn auto_max_batch(sequence_bytes: u64, available: Option<u64>) -> usize {
         Some(avail) => {
             ((avail / 2) / sequence_bytes.max(1)).clamp(1, AUTO_MAX_BATCH as u64) as usize
         }
+    }
+}
+
+/// Workers beyond the B translation slots: they score and summarize
+/// finished documents while the slots translate the next ones.
+const SPARE_WORKERS: usize = 2;
+
+/// Counts the documents translating at once (at most B).
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A held slot, given back when dropped (also while unwinding).
+struct Slot<'s>(&'s Slots);
+
+impl Slots {
+    fn new(n: usize) -> Self {
+        Self {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free slot; `None` as soon as `stopped()` says so.
+    fn take(&self, stopped: impl Fn() -> bool) -> Option<Slot<'_>> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if stopped() {
+                return None;
+            }
+            if *free > 0 {
+                *free -= 1;
+                return Some(Slot(self));
+            }
+            // A stop request raises no notification: look again now and then.
+            free = self
+                .freed
+                .wait_timeout(free, Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
     }
 }
 
@@ -114,15 +165,17 @@ pub(super) fn run_batched<'a>(
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<Finished>();
-    let workers = max_batch.clamp(1, todo.len().max(1));
+    let slots = Slots::new(max_batch.max(1));
+    let workers = (max_batch.max(1) + SPARE_WORKERS).min(todo.len().max(1));
     let outcome = std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (records, batcher, next, stop) = (&records, &batcher, &next, &stop);
+            let (records, batcher, next, stop, slots) = (&records, &batcher, &next, &stop, &slots);
             scope.spawn(move || loop {
-                if stop.load(Ordering::SeqCst) || opts.stop.requested().is_some() {
+                let stopped = || stop.load(Ordering::SeqCst) || opts.stop.requested().is_some();
+                let Some(slot) = slots.take(stopped) else {
                     break;
-                }
+                };
                 let k = next.fetch_add(1, Ordering::SeqCst);
                 let Some(&index) = todo.get(k) else { break };
                 let rec = &records[index];
@@ -131,7 +184,7 @@ pub(super) fn run_batched<'a>(
                     Err(e) => Err(e.clone()),
                     Ok(_) => {
                         let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            process(models, bases, batcher, rec, opts)
+                            process(models, bases, batcher, rec, opts, slot)
                         }));
                         run.unwrap_or_else(|p| Err(panic_error(rec, p)))
                     }
@@ -153,14 +206,16 @@ pub(super) fn run_batched<'a>(
     outcome.map(|()| batcher.stats())
 }
 
-/// One record: translated through a lane of `batcher` (left as soon as the
-/// translation is done), then scored and summarized.
+/// One record: translated through a lane of `batcher` (left, and `slot`
+/// given back, as soon as the translation is done), then scored and
+/// summarized.
 fn process<'a>(
     models: &Models<'a>,
     bases: &Bases<'a>,
     batcher: &Batcher,
     rec: &Record,
     opts: &BatchOptions,
+    slot: Slot<'_>,
 ) -> Result<Processed, RecordError> {
     let w = rec.work.as_ref().map_err(Clone::clone)?;
     let pair = LangPair::from_source(source_lang(w, opts.lang));
@@ -175,7 +230,9 @@ fn process<'a>(
         let lane = batcher.lane();
         let _leave = LeaveGuard(&lane);
         let mut translator = base.fork(&lane);
-        translate_record(&mut translator, models, rec, w, &|_| {})?
+        let doc = translate_record(&mut translator, models, rec, w, &|_| {});
+        drop(slot);
+        doc?
     };
     complete_record(models, rec, doc, opts, start)
 }
@@ -183,6 +240,26 @@ fn process<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_hold_at_most_n_and_a_stop_frees_the_waiters() {
+        let slots = Slots::new(2);
+        let a = slots.take(|| false).unwrap();
+        let _b = slots.take(|| false).unwrap();
+        // Full: a waiter returns None once stopped.
+        assert!(slots.take(|| true).is_none());
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| slots.take(|| stop.load(Ordering::SeqCst)).is_some());
+            std::thread::sleep(Duration::from_millis(120));
+            stop.store(true, Ordering::SeqCst);
+            assert!(!waiter.join().unwrap());
+        });
+        // A slot given back is taken by the next waiter.
+        drop(a);
+        assert!(slots.take(|| false).is_some());
+        assert_eq!(*slots.free.lock().unwrap(), 1);
+    }
 
     #[test]
     fn automatic_batch_follows_the_memory_available() {
