@@ -70,5 +70,13 @@ for name, r, rss, wall in rows:
 one, bat = rows[0][1], rows[1][1]
 ratio = bat["documents_per_min"] / max(one["documents_per_min"], 1e-9)
 print(f"\nbatched / one at a time: {ratio:.2f}x documents/min; records {same}")
+if bat.get("prompt_pass_s") is not None:
+    fwd, pp = bat["forward_s"], bat["prompt_pass_s"]
+    passes, npp = bat["forward_passes"], bat["prompt_passes"]
+    print("\nwhere the batched run's time went (seconds of its wall time):")
+    print("| passes with prompts | prompt tokens | s | passes of decoding steps only | decoding steps (in all passes) | s | outside the passes (the documents' own work) s |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {npp} | {bat['prompt_pass_rows']} | {pp:.1f} | {passes - npp} | "
+          f"{bat['forward_rows'] - bat['prompt_pass_rows']} | {fwd - pp:.1f} | {bat['wall_s'] - fwd:.1f} |")
 EOF
 [ "$same" = identical ]

@@ -104,6 +104,15 @@ pub struct RunInfo {
     pub forward_rows: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward_s: Option<f64>,
+    /// Batched runs: the passes that fed a prompt (with the decoding steps
+    /// of the others), the prompt tokens and the seconds they took; the
+    /// rest of `forward_s` went to passes of decoding steps only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_passes: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_pass_rows: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_pass_s: Option<f64>,
     /// The signal that stopped this run early (`SIGTERM`), if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,

@@ -277,11 +277,16 @@ impl Prepared {
                 },
             )?;
             tracing::info!(
-                "batched decoding: {} forward passes of {:.2} documents and {:.1} token rows on average (at most {max_batch} documents), {:.1}s in them",
+                "batched decoding: {} forward passes of {:.2} documents and {:.1} token rows on average (at most {max_batch} documents), {:.1}s in them: {} with prompts ({} prompt tokens, {:.1}s), {} of decoding steps only ({:.1}s)",
                 stats.passes,
                 stats.mean_batch(),
                 stats.rows as f64 / stats.passes.max(1) as f64,
-                stats.forward_s
+                stats.forward_s,
+                stats.prompt_passes,
+                stats.prompt_rows,
+                stats.prompt_s,
+                stats.passes - stats.prompt_passes,
+                stats.forward_s - stats.prompt_s
             );
             tally.c.passes = Some(stats);
         } else {
@@ -577,6 +582,9 @@ impl RunCounters {
         run.forward_passes = self.passes.as_ref().map(|p| p.passes);
         run.forward_rows = self.passes.as_ref().map(|p| p.rows);
         run.forward_s = self.passes.as_ref().map(|p| round_to(p.forward_s, 3));
+        run.prompt_passes = self.passes.as_ref().map(|p| p.prompt_passes);
+        run.prompt_pass_rows = self.passes.as_ref().map(|p| p.prompt_rows);
+        run.prompt_pass_s = self.passes.as_ref().map(|p| round_to(p.prompt_s, 3));
     }
 }
 

@@ -67,6 +67,12 @@ pub struct BatchStats {
     /// Seconds spent inside the passes (the rest of a batched run's time
     /// is the lanes' own work between passes, while none runs).
     pub forward_s: f64,
+    /// The passes that fed at least one prompt (a sequence of several
+    /// tokens; the others fed decoding steps only), the prompt tokens they
+    /// fed and the seconds they took (part of `forward_s`).
+    pub prompt_passes: usize,
+    pub prompt_rows: usize,
+    pub prompt_s: f64,
 }
 
 impl BatchStats {
@@ -161,6 +167,11 @@ impl<'m> Batcher<'m> {
     /// One forward pass over every parked request.
     fn run(&self, mut parked: Vec<Parked>) -> Vec<(u64, Finished)> {
         let rows: usize = parked.iter().map(|p| p.tokens.len()).sum();
+        let prompt_rows: usize = parked
+            .iter()
+            .map(|p| p.tokens.len())
+            .filter(|&n| n > 1)
+            .sum();
         let start = std::time::Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut batch: Vec<(&[u32], &mut KvCache)> = parked
@@ -175,7 +186,13 @@ impl<'m> Batcher<'m> {
             st.stats.sequences += parked.len();
             st.stats.rows += rows;
             st.stats.max_sequences = st.stats.max_sequences.max(parked.len());
-            st.stats.forward_s += start.elapsed().as_secs_f64();
+            let seconds = start.elapsed().as_secs_f64();
+            st.stats.forward_s += seconds;
+            if prompt_rows > 0 {
+                st.stats.prompt_passes += 1;
+                st.stats.prompt_rows += prompt_rows;
+                st.stats.prompt_s += seconds;
+            }
         }
         let logits = match outcome {
             Ok(Ok(t)) => Ok(t),
@@ -362,6 +379,9 @@ mod tests {
         assert_eq!(batches, vec![3, 3, 2, 2, 1, 1]);
         let st = batcher.stats();
         assert_eq!((st.passes, st.sequences, st.max_sequences), (6, 12, 3));
+        // Only the first pass fed prompts (three tokens a lane).
+        assert_eq!((st.prompt_passes, st.prompt_rows, st.rows), (1, 9, 18));
+        assert!(st.prompt_s <= st.forward_s);
     }
 
     #[test]
