@@ -230,10 +230,11 @@ fn process<'a>(
         let lane = batcher.lane();
         let _leave = LeaveGuard(&lane);
         let mut translator = base.fork(&lane);
-        let doc = translate_record(&mut translator, models, rec, w, &|_| {});
-        drop(slot);
-        doc?
+        translate_record(&mut translator, models, rec, w, &|_| {})
     };
+    // The lane has left: the next record may take the slot.
+    drop(slot);
+    let doc = doc?;
     complete_record(models, rec, doc, opts, start)
 }
 
